@@ -1,0 +1,40 @@
+// Resources: an integer amount of each resource, as kube-scheduler accounts them.
+//
+// cpu in milli-cores, memory and ephemeral-storage in bytes, pods as a count, every other
+// resource (extended resources, hugepages, and each EPC resource under its own name) as its
+// integer Value(). `epc_bytes` is the sum of the EPC resources converted to bytes: it is what
+// scoring, pool totals and messages use; fit checks compare per resource name.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/model/epc_resources.h"
+#include "common/model/objects.h"
+
+namespace epc {
+
+struct Resources {
+  int64_t milli_cpu = 0;
+  int64_t memory = 0;
+  int64_t ephemeral_storage = 0;
+  int64_t pods = 0;
+  int64_t epc_bytes = 0;
+  std::map<std::string, int64_t, std::less<>> scalar;
+
+  Resources& operator+=(const Resources& o);
+  Resources& operator-=(const Resources& o);
+  // Each field becomes the larger of the two (Kubernetes' maxResourceList).
+  void SetToMax(const Resources& o);
+  bool operator==(const Resources&) const = default;
+
+  // The amount of a resource by its Kubernetes name ("cpu" in milli-cores).
+  int64_t Get(std::string_view name) const;
+};
+
+// Converts a ResourceList. cpu uses MilliValue(), everything else Value() (rounded up).
+Resources ToResources(const ResourceQuantities& list, const EpcResources& epc);
+
+}  // namespace epc

@@ -1,0 +1,109 @@
+// The one fit-and-score predicate: does this pod fit on this node, and how good is the node.
+//
+// The extender, the autoscaler's scale-up and scale-down simulation and the simulator all call
+// Fit() and Score(); if two of them could disagree, a user would get a node the scheduler then
+// refuses. Fit() is built from small named checks a caller composes with a CheckSet: the
+// extender runs EPC fit + pool policy (kube-scheduler already ran the rest), the autoscaler and
+// simulator run all of them. Pure: no I/O, no clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/model/epc_resources.h"
+#include "common/model/objects.h"
+#include "common/model/resources.h"
+#include "common/policy/pools.h"
+
+namespace epc {
+
+enum class Check : uint8_t {
+  kNodeCondition,  // not cordoned, Ready
+  kPoolPolicy,     // general pods on confidential nodes (generalPodsOnConfidentialNodes)
+  kEpcFit,         // EPC requested by the pod fits the node's free EPC, per resource name
+  kResources,      // cpu, memory, pods, ephemeral-storage, other extended resources
+  kTaints,         // NoSchedule / NoExecute taints are tolerated
+  kNodeAffinity,   // nodeSelector and required node affinity
+};
+std::string_view CheckName(Check c);  // "NodeCondition", "PoolPolicy", ...
+
+class CheckSet {
+ public:
+  constexpr CheckSet() = default;
+  constexpr CheckSet(std::initializer_list<Check> checks) {
+    for (Check c : checks) bits_ |= Bit(c);
+  }
+  static constexpr CheckSet Extender() { return {Check::kEpcFit, Check::kPoolPolicy}; }
+  static constexpr CheckSet All() {
+    return {Check::kNodeCondition, Check::kPoolPolicy, Check::kEpcFit,
+            Check::kResources,     Check::kTaints,     Check::kNodeAffinity};
+  }
+  constexpr bool Has(Check c) const { return (bits_ & Bit(c)) != 0; }
+
+ private:
+  static constexpr uint32_t Bit(Check c) { return 1u << static_cast<uint32_t>(c); }
+  uint32_t bits_ = 0;
+};
+
+enum class GeneralPodPolicy { kDeny, kPenalize, kAllow };
+enum class ScoringStrategy { kBinpack, kSpread };
+
+struct SchedulingPolicy {
+  GeneralPodPolicy general_pods_on_confidential = GeneralPodPolicy::kPenalize;
+  ScoringStrategy strategy = ScoringStrategy::kBinpack;
+};
+
+// What the predicate needs of a pod, computed once per scheduling request.
+struct PodInfo {
+  const Pod* pod = nullptr;  // not owned; outlives the PodInfo
+  Resources request;         // PodRequests()
+  bool wants_epc() const { return request.epc_bytes > 0; }
+};
+PodInfo MakePodInfo(const Pod& pod, const EpcResources& epc);
+
+// What the predicate needs of a node: the object, what it offers and what is already taken.
+struct NodeInfo {
+  const Node* node = nullptr;  // not owned
+  Resources allocatable;       // ToResources(node->allocatable)
+  int64_t epc_capacity_bytes = 0;
+  PoolMembership pool;
+  Resources requested;         // by pods using the node, plus reservations
+};
+NodeInfo MakeNodeInfo(const Node& node, const EpcResources& epc, const PoolClassifier& pools);
+
+enum class Verdict {
+  kFits,
+  kUnschedulable,  // might fit once other pods go (preemption can help)
+  kUnresolvable,   // can never fit as the node is (FailedAndUnresolvableNodes)
+};
+
+struct Failure {
+  Check check;
+  bool unresolvable;
+  std::string reason;   // short, stable, for metrics labels: "insufficient_epc", "untolerated_taint"
+  std::string message;  // for people: "insufficient EPC: requested 10 MiB, free 4 MiB of 168 MiB"
+};
+
+struct FitResult {
+  std::vector<Failure> failures;  // empty when the pod fits
+  Verdict verdict() const;
+  bool fits() const { return failures.empty(); }
+  std::string Message() const;  // the failures' messages joined with "; "
+};
+
+struct Predicate {
+  const EpcResources* epc = nullptr;  // not owned
+  SchedulingPolicy policy;
+  CheckSet checks = CheckSet::Extender();
+
+  FitResult Fit(const PodInfo& pod, const NodeInfo& node) const;
+
+  // 0..10 (kube-scheduler's MaxExtenderPriority). EPC pods: binpack prefers the node left
+  // fullest in EPC, spread the emptiest. Pods without EPC under `penalize`: general nodes 10,
+  // confidential nodes 0; otherwise every node scores 0 (no preference).
+  int Score(const PodInfo& pod, const NodeInfo& node) const;
+};
+
+}  // namespace epc
