@@ -2,8 +2,8 @@
 //
 // cpu in milli-cores, memory and ephemeral-storage in bytes, pods as a count, every other
 // resource (extended resources, hugepages, and each EPC resource under its own name) as its
-// integer Value(). `epc_bytes` is the sum of the EPC resources converted to bytes: it is what
-// scoring, pool totals and messages use; fit checks compare per resource name.
+// integer Value(). `epc_bytes` is the sum of the EPC resources converted to bytes: EPC is one
+// resource in bytes whichever device plugin's name and unit advertise or request it.
 #pragma once
 
 #include <cstdint>

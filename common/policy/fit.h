@@ -22,7 +22,7 @@ namespace epc {
 enum class Check : uint8_t {
   kNodeCondition,  // not cordoned, Ready
   kPoolPolicy,     // general pods on confidential nodes (generalPodsOnConfidentialNodes)
-  kEpcFit,         // EPC requested by the pod fits the node's free EPC, per resource name
+  kEpcFit,         // EPC requested by the pod fits the node's free EPC (in bytes)
   kResources,      // cpu, memory, pods, ephemeral-storage, other extended resources
   kTaints,         // NoSchedule / NoExecute taints are tolerated
   kNodeAffinity,   // nodeSelector and required node affinity

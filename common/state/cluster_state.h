@@ -52,8 +52,8 @@ class ClusterSnapshot {
  private:
   friend class ClusterStore;
   struct NodeEntry {
-    Node node;
-    NodeInfo info;  // info.node == &node
+    std::shared_ptr<const Node> node;
+    NodeInfo info;  // info.node == node.get()
   };
   std::unordered_map<std::string, std::shared_ptr<const NodeEntry>> nodes_;
   std::unordered_map<std::string, std::shared_ptr<const NodeUse>> use_;

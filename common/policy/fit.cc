@@ -1,0 +1,214 @@
+#include "common/policy/fit.h"
+
+#include <algorithm>
+#include <string>
+
+#include "common/model/pod_request.h"
+#include "common/model/selectors.h"
+
+namespace epc {
+namespace {
+
+constexpr int kMaxScore = 10;  // kube-scheduler's MaxExtenderPriority
+
+// Kubernetes' Toleration.ToleratesTaint.
+bool Tolerates(const Toleration& t, const Taint& taint) {
+  if (!t.effect.empty() && t.effect != taint.effect) return false;
+  if (!t.key.empty() && t.key != taint.key) return false;
+  if (t.op == "Exists") return true;
+  if (t.op.empty() || t.op == "Equal") return t.value == taint.value;
+  return false;
+}
+
+void Add(FitResult& r, Check check, bool unresolvable, std::string reason, std::string message) {
+  r.failures.push_back({check, unresolvable, std::move(reason), std::move(message)});
+}
+
+void CheckNodeCondition(const NodeInfo& node, FitResult& r) {
+  if (node.node->unschedulable) {
+    Add(r, Check::kNodeCondition, true, "node_unschedulable", "node is cordoned (unschedulable)");
+  }
+  if (!node.node->ready) {
+    Add(r, Check::kNodeCondition, true, "node_not_ready", "node is not Ready");
+  }
+}
+
+void CheckPoolPolicy(const PodInfo& pod, const NodeInfo& node, const SchedulingPolicy& policy,
+                     FitResult& r) {
+  if (!pod.wants_epc() && node.pool.confidential &&
+      policy.general_pods_on_confidential == GeneralPodPolicy::kDeny) {
+    Add(r, Check::kPoolPolicy, true, "general_pod_on_confidential_node",
+        "pod requests no EPC and generalPodsOnConfidentialNodes is deny on this confidential node");
+  }
+}
+
+// EPC is compared in bytes, summed over every configured EPC resource name: a pod asking in
+// Azure's MiB units fits an Intel node that advertises bytes. EPC is accounting of requests (the
+// kernel enforces no per-container limit), and with managedResources.ignoredByScheduler the
+// extender is the only authority on it.
+void CheckEpc(const PodInfo& pod, const NodeInfo& node, FitResult& r) {
+  const int64_t want = pod.request.epc_bytes;
+  if (want <= 0) return;
+  const int64_t alloc = node.allocatable.epc_bytes;
+  if (alloc <= 0) {
+    Add(r, Check::kEpcFit, true, "no_epc",
+        "pod requests " + FormatMiB(want) + " MiB of EPC but the node advertises no EPC");
+    return;
+  }
+  const int64_t free = std::max<int64_t>(0, alloc - node.requested.epc_bytes);
+  if (want > alloc) {
+    Add(r, Check::kEpcFit, true, "epc_exceeds_allocatable",
+        "requested EPC " + FormatMiB(want) + " MiB exceeds the node's allocatable " +
+            FormatMiB(alloc) + " MiB");
+  } else if (want > free) {
+    Add(r, Check::kEpcFit, false, "insufficient_epc",
+        "insufficient EPC: requested " + FormatMiB(want) + " MiB, free " + FormatMiB(free) +
+            " MiB of " + FormatMiB(alloc) + " MiB");
+  }
+}
+
+void CheckOne(std::string_view name, int64_t want, int64_t alloc, int64_t used, FitResult& r) {
+  if (want <= 0) return;
+  if (want > alloc) {
+    // More than the node has at all: no preemption can make room.
+    Add(r, Check::kResources, true, "insufficient_" + std::string(name),
+        "insufficient " + std::string(name) + ": requested " + std::to_string(want) +
+            ", node allocatable " + std::to_string(alloc));
+  } else if (want > alloc - used) {
+    Add(r, Check::kResources, false, "insufficient_" + std::string(name),
+        "insufficient " + std::string(name) + ": requested " + std::to_string(want) + ", free " +
+            std::to_string(std::max<int64_t>(0, alloc - used)));
+  }
+}
+
+// NodeResourcesFit. Amounts are in Kubernetes' integer units (cpu in millicores).
+void CheckResources(const PodInfo& pod, const NodeInfo& node, const EpcResources& epc,
+                    FitResult& r) {
+  const Resources& want = pod.request;
+  const Resources& alloc = node.allocatable;
+  const Resources& used = node.requested;
+  CheckOne("pods", want.pods, alloc.pods, used.pods, r);
+  CheckOne("cpu", want.milli_cpu, alloc.milli_cpu, used.milli_cpu, r);
+  CheckOne("memory", want.memory, alloc.memory, used.memory, r);
+  CheckOne("ephemeral-storage", want.ephemeral_storage, alloc.ephemeral_storage,
+           used.ephemeral_storage, r);
+  for (const auto& [name, amount] : want.scalar) {
+    if (epc.IsEpc(name)) continue;  // the EPC check owns these
+    CheckOne(name, amount, alloc.Get(name), used.Get(name), r);
+  }
+}
+
+void CheckTaints(const PodInfo& pod, const NodeInfo& node, FitResult& r) {
+  for (const Taint& taint : node.node->taints) {
+    if (taint.effect != "NoSchedule" && taint.effect != "NoExecute") continue;
+    const bool tolerated = std::any_of(pod.pod->tolerations.begin(), pod.pod->tolerations.end(),
+                                       [&](const Toleration& t) { return Tolerates(t, taint); });
+    if (!tolerated) {
+      Add(r, Check::kTaints, true, "untolerated_taint",
+          "node has taint {" + taint.key + (taint.value.empty() ? "" : "=" + taint.value) + ":" +
+              taint.effect + "} that the pod does not tolerate");
+      return;
+    }
+  }
+}
+
+void CheckAffinity(const PodInfo& pod, const NodeInfo& node, FitResult& r) {
+  for (const auto& [key, value] : pod.pod->node_selector) {
+    auto it = node.node->labels.find(key);
+    if (it == node.node->labels.end() || it->second != value) {
+      Add(r, Check::kNodeAffinity, true, "node_selector_mismatch",
+          "node does not match the pod's nodeSelector " + key + "=" + value);
+      return;
+    }
+  }
+  if (!pod.pod->required_node_affinity.empty() &&
+      !MatchesAnyTerm(pod.pod->required_node_affinity, *node.node)) {
+    Add(r, Check::kNodeAffinity, true, "node_affinity_mismatch",
+        "node does not match the pod's required node affinity");
+  }
+}
+
+int RoundedShare(int64_t part, int64_t whole) {
+  if (whole <= 0) return 0;
+  part = std::clamp<int64_t>(part, 0, whole);
+  // Rounded to the nearest integer without overflow for any int64 amounts.
+  const long double share = static_cast<long double>(part) / static_cast<long double>(whole);
+  return static_cast<int>(share * kMaxScore + 0.5L);
+}
+
+}  // namespace
+
+std::string_view CheckName(Check c) {
+  switch (c) {
+    case Check::kNodeCondition:
+      return "NodeCondition";
+    case Check::kPoolPolicy:
+      return "PoolPolicy";
+    case Check::kEpcFit:
+      return "EpcFit";
+    case Check::kResources:
+      return "Resources";
+    case Check::kTaints:
+      return "Taints";
+    case Check::kNodeAffinity:
+      return "NodeAffinity";
+  }
+  return "Unknown";
+}
+
+PodInfo MakePodInfo(const Pod& pod, const EpcResources& epc) {
+  return PodInfo{&pod, PodRequests(pod, epc)};
+}
+
+NodeInfo MakeNodeInfo(const Node& node, const EpcResources& epc, const PoolClassifier& pools) {
+  NodeInfo info;
+  info.node = &node;
+  info.allocatable = ToResources(node.allocatable, epc);
+  info.epc_capacity_bytes = ToResources(node.capacity, epc).epc_bytes;
+  // A node that reports only allocatable (a template, a trimmed fixture) still counts as SGX.
+  const int64_t epc_seen = std::max(info.epc_capacity_bytes, info.allocatable.epc_bytes);
+  info.pool = pools.Classify(node.labels, epc_seen);
+  return info;
+}
+
+Verdict FitResult::verdict() const {
+  if (failures.empty()) return Verdict::kFits;
+  for (const Failure& f : failures) {
+    if (f.unresolvable) return Verdict::kUnresolvable;
+  }
+  return Verdict::kUnschedulable;
+}
+
+std::string FitResult::Message() const {
+  std::string out;
+  for (const Failure& f : failures) {
+    if (!out.empty()) out += "; ";
+    out += f.message;
+  }
+  return out;
+}
+
+FitResult Predicate::Fit(const PodInfo& pod, const NodeInfo& node) const {
+  FitResult r;
+  if (checks.Has(Check::kNodeCondition)) CheckNodeCondition(node, r);
+  if (checks.Has(Check::kPoolPolicy)) CheckPoolPolicy(pod, node, policy, r);
+  if (checks.Has(Check::kEpcFit)) CheckEpc(pod, node, r);
+  if (checks.Has(Check::kResources)) CheckResources(pod, node, *epc, r);
+  if (checks.Has(Check::kTaints)) CheckTaints(pod, node, r);
+  if (checks.Has(Check::kNodeAffinity)) CheckAffinity(pod, node, r);
+  return r;
+}
+
+int Predicate::Score(const PodInfo& pod, const NodeInfo& node) const {
+  if (!pod.wants_epc()) {
+    if (policy.general_pods_on_confidential != GeneralPodPolicy::kPenalize) return 0;
+    return node.pool.confidential ? 0 : kMaxScore;
+  }
+  const int64_t alloc = node.allocatable.epc_bytes;
+  if (alloc <= 0) return 0;
+  const int64_t used_after = node.requested.epc_bytes + pod.request.epc_bytes;
+  const int full = RoundedShare(used_after, alloc);
+  return policy.strategy == ScoringStrategy::kBinpack ? full : kMaxScore - full;
+}
+
+}  // namespace epc

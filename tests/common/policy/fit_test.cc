@@ -1,0 +1,275 @@
+#include "common/policy/fit.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/builders.h"
+
+namespace epc {
+namespace {
+
+using testing::kAzureEpc;
+using testing::kIntelEpc;
+using testing::NodeBuilder;
+using testing::PodBuilder;
+
+class FitTest : public ::testing::Test {
+ protected:
+  FitTest()
+      : pools_({PoolSpec{"sgx", true, {{{"agentpool", "sgxpool"}}, {}}},
+                PoolSpec{"general", false, {{{"agentpool", "general"}}, {}}}}) {
+    predicate_.epc = &epc_;
+  }
+
+  NodeInfo Info(const Node& node, const Resources& requested = {}) {
+    NodeInfo info = MakeNodeInfo(node, epc_, pools_);
+    info.requested = requested;
+    return info;
+  }
+  Resources Used(const Pod& pod) { return MakePodInfo(pod, epc_).request; }
+
+  EpcResources epc_;
+  PoolClassifier pools_;
+  Predicate predicate_;
+};
+
+Node AzureSgxNode(const std::string& name, const std::string& mib = "168") {
+  return NodeBuilder(name).Label("agentpool", "sgxpool").Allocatable(kAzureEpc, mib).Build();
+}
+Node IntelSgxNode(const std::string& name, const std::string& bytes = "128Mi") {
+  return NodeBuilder(name).Label("agentpool", "sgxpool").Allocatable(kIntelEpc, bytes).Build();
+}
+Node GeneralNode(const std::string& name) {
+  return NodeBuilder(name).Label("agentpool", "general").Build();
+}
+
+TEST_F(FitTest, EpcPodOnGeneralNodeIsUnresolvable) {
+  const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "10").Build();
+  const Node node = GeneralNode("gen-0");
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node));
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_EQ(r.failures[0].reason, "no_epc");
+  EXPECT_EQ(r.failures[0].check, Check::kEpcFit);
+  EXPECT_NE(r.Message().find("10 MiB"), std::string::npos) << r.Message();
+}
+
+TEST_F(FitTest, InsufficientEpcNamesRequestedAndFreeInMiB) {
+  const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "10").Build();
+  const Node node = AzureSgxNode("sgx-0");
+  const Pod resident = PodBuilder("r").Request(kAzureEpc, "164").OnNode("sgx-0").Build();
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node, Used(resident)));
+  EXPECT_EQ(r.verdict(), Verdict::kUnschedulable);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_EQ(r.failures[0].reason, "insufficient_epc");
+  EXPECT_EQ(r.Message(), "insufficient EPC: requested 10 MiB, free 4 MiB of 168 MiB");
+}
+
+TEST_F(FitTest, EpcFitsExactlyAtTheBoundaryInBytes) {
+  const Node node = IntelSgxNode("sgx-1", "128Mi");
+  const Pod resident = PodBuilder("r").Request(kIntelEpc, "64Mi").OnNode("sgx-1").Build();
+  const NodeInfo info = Info(node, Used(resident));
+  const Pod exact = PodBuilder("exact").Request(kIntelEpc, "64Mi").Build();
+  const Pod one_more = PodBuilder("more").Request(kIntelEpc, "67108865").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(exact, epc_), info).fits());
+  EXPECT_EQ(predicate_.Fit(MakePodInfo(one_more, epc_), info).verdict(), Verdict::kUnschedulable);
+}
+
+TEST_F(FitTest, EpcOverAllocatableIsUnresolvable) {
+  const Pod pod = PodBuilder("big").Request(kAzureEpc, "200").Build();
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(AzureSgxNode("sgx-0")));
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  EXPECT_EQ(r.failures[0].reason, "epc_exceeds_allocatable");
+}
+
+TEST_F(FitTest, EpcIsComparedInBytesAcrossPluginUnits) {
+  // 10 MiB in Azure units against an Intel node with 112Mi of which 100Mi are taken.
+  const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "10").Build();
+  const Pod resident = PodBuilder("r").Request(kIntelEpc, "100Mi").OnNode("sgx-1").Build();
+  const NodeInfo info = Info(IntelSgxNode("sgx-1", "112Mi"), Used(resident));
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(pod, epc_), info).fits());
+  const Pod bigger = PodBuilder("enclave").Request(kAzureEpc, "13").Build();
+  EXPECT_EQ(predicate_.Fit(MakePodInfo(bigger, epc_), info).Message(),
+            "insufficient EPC: requested 13 MiB, free 12 MiB of 112 MiB");
+}
+
+TEST_F(FitTest, LimitOnlyEpcIsRequested) {
+  const Pod pod = PodBuilder("enclave").Limit(kIntelEpc, "200Mi").Build();
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(IntelSgxNode("sgx-1")));
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+}
+
+TEST_F(FitTest, GeneralPodPolicyOnConfidentialNodes) {
+  const Pod pod = PodBuilder("web").Request("cpu", "100m").Build();
+  const PodInfo info = MakePodInfo(pod, epc_);
+  const NodeInfo sgx = Info(AzureSgxNode("sgx-0"));
+  const NodeInfo gen = Info(GeneralNode("gen-0"));
+
+  predicate_.policy.general_pods_on_confidential = GeneralPodPolicy::kDeny;
+  FitResult r = predicate_.Fit(info, sgx);
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  EXPECT_EQ(r.failures[0].reason, "general_pod_on_confidential_node");
+  EXPECT_TRUE(predicate_.Fit(info, gen).fits());
+
+  predicate_.policy.general_pods_on_confidential = GeneralPodPolicy::kPenalize;
+  EXPECT_TRUE(predicate_.Fit(info, sgx).fits());
+  EXPECT_EQ(predicate_.Score(info, sgx), 0);
+  EXPECT_EQ(predicate_.Score(info, gen), 10);
+
+  predicate_.policy.general_pods_on_confidential = GeneralPodPolicy::kAllow;
+  EXPECT_TRUE(predicate_.Fit(info, sgx).fits());
+  EXPECT_EQ(predicate_.Score(info, sgx), predicate_.Score(info, gen));
+}
+
+TEST_F(FitTest, NodeWithEpcIsConfidentialWithoutAPool) {
+  const Node unlabelled = NodeBuilder("odd").Allocatable(kIntelEpc, "64Mi").Build();
+  const NodeInfo info = Info(unlabelled);
+  EXPECT_TRUE(info.pool.confidential);
+  EXPECT_EQ(info.pool.index, -1);
+  predicate_.policy.general_pods_on_confidential = GeneralPodPolicy::kDeny;
+  const Pod pod = PodBuilder("web").Build();
+  EXPECT_FALSE(predicate_.Fit(MakePodInfo(pod, epc_), info).fits());
+}
+
+TEST_F(FitTest, BinpackPrefersTheFullerNodeAndSpreadTheEmptier) {
+  const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "10").Build();
+  const PodInfo info = MakePodInfo(pod, epc_);
+  const Node a = AzureSgxNode("a");
+  const Node b = AzureSgxNode("b");
+  const Pod resident = PodBuilder("r").Request(kAzureEpc, "100").OnNode("a").Build();
+  const NodeInfo fuller = Info(a, Used(resident));
+  const NodeInfo empty = Info(b);
+
+  // (100 + 10) / 168 = 0.65 -> 7; 10 / 168 = 0.06 -> 1.
+  EXPECT_EQ(predicate_.Score(info, fuller), 7);
+  EXPECT_EQ(predicate_.Score(info, empty), 1);
+  predicate_.policy.strategy = ScoringStrategy::kSpread;
+  EXPECT_EQ(predicate_.Score(info, fuller), 3);
+  EXPECT_EQ(predicate_.Score(info, empty), 9);
+  EXPECT_EQ(predicate_.Score(info, Info(GeneralNode("g"))), 0);
+}
+
+TEST_F(FitTest, ScoresStayWithinZeroToTen) {
+  const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "168").Build();
+  const PodInfo info = MakePodInfo(pod, epc_);
+  const Pod resident = PodBuilder("r").Request(kAzureEpc, "168").OnNode("a").Build();
+  EXPECT_EQ(predicate_.Score(info, Info(AzureSgxNode("a"), Used(resident))), 10);
+  predicate_.policy.strategy = ScoringStrategy::kSpread;
+  EXPECT_EQ(predicate_.Score(info, Info(AzureSgxNode("a"), Used(resident))), 0);
+}
+
+TEST_F(FitTest, ExtenderCheckSetIgnoresWhatKubeSchedulerChecks) {
+  const Node node = NodeBuilder("sgx-0")
+                        .Label("agentpool", "sgxpool")
+                        .Allocatable(kAzureEpc, "168")
+                        .Taint("sgx", "true", "NoSchedule")
+                        .Unschedulable()
+                        .Build();
+  const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "10").Request("cpu", "64").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(pod, epc_), Info(node)).fits());
+
+  predicate_.checks = CheckSet::All();
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node));
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  std::vector<std::string> reasons;
+  for (const auto& f : r.failures) reasons.push_back(f.reason);
+  EXPECT_EQ(reasons, (std::vector<std::string>{"node_unschedulable", "insufficient_cpu",
+                                               "untolerated_taint"}));
+}
+
+TEST_F(FitTest, ResourcesCheck) {
+  predicate_.checks = {Check::kResources};
+  const Node node = GeneralNode("g");
+  const Pod used = PodBuilder("u").Request("cpu", "3500m").Request("memory", "1Gi").Build();
+  const NodeInfo info = Info(node, Used(used));
+
+  const Pod small = PodBuilder("s").Request("cpu", "500m").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(small, epc_), info).fits());
+
+  const Pod more = PodBuilder("m").Request("cpu", "501m").Build();
+  FitResult r = predicate_.Fit(MakePodInfo(more, epc_), info);
+  EXPECT_EQ(r.verdict(), Verdict::kUnschedulable);
+  EXPECT_EQ(r.failures[0].reason, "insufficient_cpu");
+
+  const Pod gpu = PodBuilder("gpu").Request("nvidia.com/gpu", "1").Build();
+  r = predicate_.Fit(MakePodInfo(gpu, epc_), info);
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  EXPECT_EQ(r.failures[0].reason, "insufficient_nvidia.com/gpu");
+
+  // EPC is the EPC check's business, not reported twice.
+  const Pod enclave = PodBuilder("e").Request(kAzureEpc, "10").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(enclave, epc_), info).fits());
+
+  Resources full = Used(used);
+  full.pods = 110;
+  r = predicate_.Fit(MakePodInfo(small, epc_), Info(node, full));
+  EXPECT_EQ(r.failures.at(0).reason, "insufficient_pods");
+}
+
+TEST_F(FitTest, Taints) {
+  predicate_.checks = {Check::kTaints};
+  const Node node = NodeBuilder("n")
+                        .Taint("sgx", "true", "NoSchedule")
+                        .Taint("soft", "", "PreferNoSchedule")
+                        .Build();
+  const Pod plain = PodBuilder("p").Build();
+  const FitResult r = predicate_.Fit(MakePodInfo(plain, epc_), Info(node));
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  EXPECT_EQ(r.Message(), "node has taint {sgx=true:NoSchedule} that the pod does not tolerate");
+
+  const Pod equal = PodBuilder("p").Tolerate("sgx", "Equal", "true", "NoSchedule").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(equal, epc_), Info(node)).fits());
+  const Pod wrong_value = PodBuilder("p").Tolerate("sgx", "Equal", "false", "").Build();
+  EXPECT_FALSE(predicate_.Fit(MakePodInfo(wrong_value, epc_), Info(node)).fits());
+  const Pod exists = PodBuilder("p").Tolerate("sgx", "Exists", "", "").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(exists, epc_), Info(node)).fits());
+  const Pod everything = PodBuilder("p").Tolerate("", "Exists", "", "").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(everything, epc_), Info(node)).fits());
+  const Pod other_effect = PodBuilder("p").Tolerate("sgx", "Exists", "", "NoExecute").Build();
+  EXPECT_FALSE(predicate_.Fit(MakePodInfo(other_effect, epc_), Info(node)).fits());
+}
+
+TEST_F(FitTest, NodeSelectorAndRequiredAffinity) {
+  predicate_.checks = {Check::kNodeAffinity};
+  const NodeInfo sgx = Info(AzureSgxNode("sgx-0"));
+  const NodeInfo gen = Info(GeneralNode("gen-0"));
+  const Pod sel = PodBuilder("p").NodeSelector("agentpool", "sgxpool").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(sel, epc_), sgx).fits());
+  EXPECT_EQ(predicate_.Fit(MakePodInfo(sel, epc_), gen).failures.at(0).reason,
+            "node_selector_mismatch");
+  const Pod aff = PodBuilder("p").RequireNodeLabelIn("agentpool", {"general", "other"}).Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(aff, epc_), gen).fits());
+  EXPECT_EQ(predicate_.Fit(MakePodInfo(aff, epc_), sgx).verdict(), Verdict::kUnresolvable);
+}
+
+TEST_F(FitTest, NodeConditions) {
+  predicate_.checks = {Check::kNodeCondition};
+  const Pod pod = PodBuilder("p").Build();
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(pod, epc_), Info(GeneralNode("g"))).fits());
+  const Node cordoned = NodeBuilder("c").Unschedulable().Build();
+  const Node not_ready = NodeBuilder("nr").NotReady().Build();
+  EXPECT_EQ(predicate_.Fit(MakePodInfo(pod, epc_), Info(cordoned)).failures.at(0).reason,
+            "node_unschedulable");
+  EXPECT_EQ(predicate_.Fit(MakePodInfo(pod, epc_), Info(not_ready)).failures.at(0).reason,
+            "node_not_ready");
+}
+
+TEST_F(FitTest, UnschedulableAndUnresolvableTogetherAreUnresolvable) {
+  predicate_.checks = CheckSet::All();
+  const Node node = NodeBuilder("sgx").Allocatable(kAzureEpc, "20").NotReady().Build();
+  const Pod resident = PodBuilder("r").Request(kAzureEpc, "15").OnNode("sgx").Build();
+  const Pod pod = PodBuilder("p").Request(kAzureEpc, "10").Build();
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node, Used(resident)));
+  EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
+  EXPECT_EQ(r.Message(), "node is not Ready; insufficient EPC: requested 10 MiB, free 5 MiB of 20 MiB");
+}
+
+TEST(CheckNameTest, NamesEveryCheck) {
+  EXPECT_EQ(CheckName(Check::kEpcFit), "EpcFit");
+  EXPECT_EQ(CheckName(Check::kPoolPolicy), "PoolPolicy");
+  EXPECT_EQ(CheckName(Check::kNodeAffinity), "NodeAffinity");
+  EXPECT_TRUE(CheckSet::All().Has(Check::kTaints));
+  EXPECT_FALSE(CheckSet::Extender().Has(Check::kTaints));
+}
+
+}  // namespace
+}  // namespace epc
