@@ -76,7 +76,8 @@ TEST_F(FitTest, EpcFitsExactlyAtTheBoundaryInBytes) {
 
 TEST_F(FitTest, EpcOverAllocatableIsUnresolvable) {
   const Pod pod = PodBuilder("big").Request(kAzureEpc, "200").Build();
-  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(AzureSgxNode("sgx-0")));
+  const Node node = AzureSgxNode("sgx-0");
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node));
   EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
   EXPECT_EQ(r.failures[0].reason, "epc_exceeds_allocatable");
 }
@@ -85,7 +86,8 @@ TEST_F(FitTest, EpcIsComparedInBytesAcrossPluginUnits) {
   // 10 MiB in Azure units against an Intel node with 112Mi of which 100Mi are taken.
   const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "10").Build();
   const Pod resident = PodBuilder("r").Request(kIntelEpc, "100Mi").OnNode("sgx-1").Build();
-  const NodeInfo info = Info(IntelSgxNode("sgx-1", "112Mi"), Used(resident));
+  const Node node = IntelSgxNode("sgx-1", "112Mi");
+  const NodeInfo info = Info(node, Used(resident));
   EXPECT_TRUE(predicate_.Fit(MakePodInfo(pod, epc_), info).fits());
   const Pod bigger = PodBuilder("enclave").Request(kAzureEpc, "13").Build();
   EXPECT_EQ(predicate_.Fit(MakePodInfo(bigger, epc_), info).Message(),
@@ -94,15 +96,18 @@ TEST_F(FitTest, EpcIsComparedInBytesAcrossPluginUnits) {
 
 TEST_F(FitTest, LimitOnlyEpcIsRequested) {
   const Pod pod = PodBuilder("enclave").Limit(kIntelEpc, "200Mi").Build();
-  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(IntelSgxNode("sgx-1")));
+  const Node node = IntelSgxNode("sgx-1");
+  const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node));
   EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
 }
 
 TEST_F(FitTest, GeneralPodPolicyOnConfidentialNodes) {
   const Pod pod = PodBuilder("web").Request("cpu", "100m").Build();
   const PodInfo info = MakePodInfo(pod, epc_);
-  const NodeInfo sgx = Info(AzureSgxNode("sgx-0"));
-  const NodeInfo gen = Info(GeneralNode("gen-0"));
+  const Node sgx_node = AzureSgxNode("sgx-0");
+  const Node gen_node = GeneralNode("gen-0");
+  const NodeInfo sgx = Info(sgx_node);
+  const NodeInfo gen = Info(gen_node);
 
   predicate_.policy.general_pods_on_confidential = GeneralPodPolicy::kDeny;
   FitResult r = predicate_.Fit(info, sgx);
@@ -145,16 +150,18 @@ TEST_F(FitTest, BinpackPrefersTheFullerNodeAndSpreadTheEmptier) {
   predicate_.policy.strategy = ScoringStrategy::kSpread;
   EXPECT_EQ(predicate_.Score(info, fuller), 3);
   EXPECT_EQ(predicate_.Score(info, empty), 9);
-  EXPECT_EQ(predicate_.Score(info, Info(GeneralNode("g"))), 0);
+  const Node general = GeneralNode("g");
+  EXPECT_EQ(predicate_.Score(info, Info(general)), 0);
 }
 
 TEST_F(FitTest, ScoresStayWithinZeroToTen) {
   const Pod pod = PodBuilder("enclave").Request(kAzureEpc, "168").Build();
   const PodInfo info = MakePodInfo(pod, epc_);
   const Pod resident = PodBuilder("r").Request(kAzureEpc, "168").OnNode("a").Build();
-  EXPECT_EQ(predicate_.Score(info, Info(AzureSgxNode("a"), Used(resident))), 10);
+  const Node node = AzureSgxNode("a");
+  EXPECT_EQ(predicate_.Score(info, Info(node, Used(resident))), 10);
   predicate_.policy.strategy = ScoringStrategy::kSpread;
-  EXPECT_EQ(predicate_.Score(info, Info(AzureSgxNode("a"), Used(resident))), 0);
+  EXPECT_EQ(predicate_.Score(info, Info(node, Used(resident))), 0);
 }
 
 TEST_F(FitTest, ExtenderCheckSetIgnoresWhatKubeSchedulerChecks) {
@@ -230,8 +237,10 @@ TEST_F(FitTest, Taints) {
 
 TEST_F(FitTest, NodeSelectorAndRequiredAffinity) {
   predicate_.checks = {Check::kNodeAffinity};
-  const NodeInfo sgx = Info(AzureSgxNode("sgx-0"));
-  const NodeInfo gen = Info(GeneralNode("gen-0"));
+  const Node sgx_node = AzureSgxNode("sgx-0");
+  const Node gen_node = GeneralNode("gen-0");
+  const NodeInfo sgx = Info(sgx_node);
+  const NodeInfo gen = Info(gen_node);
   const Pod sel = PodBuilder("p").NodeSelector("agentpool", "sgxpool").Build();
   EXPECT_TRUE(predicate_.Fit(MakePodInfo(sel, epc_), sgx).fits());
   EXPECT_EQ(predicate_.Fit(MakePodInfo(sel, epc_), gen).failures.at(0).reason,
@@ -244,7 +253,8 @@ TEST_F(FitTest, NodeSelectorAndRequiredAffinity) {
 TEST_F(FitTest, NodeConditions) {
   predicate_.checks = {Check::kNodeCondition};
   const Pod pod = PodBuilder("p").Build();
-  EXPECT_TRUE(predicate_.Fit(MakePodInfo(pod, epc_), Info(GeneralNode("g"))).fits());
+  const Node general = GeneralNode("g");
+  EXPECT_TRUE(predicate_.Fit(MakePodInfo(pod, epc_), Info(general)).fits());
   const Node cordoned = NodeBuilder("c").Unschedulable().Build();
   const Node not_ready = NodeBuilder("nr").NotReady().Build();
   EXPECT_EQ(predicate_.Fit(MakePodInfo(pod, epc_), Info(cordoned)).failures.at(0).reason,
