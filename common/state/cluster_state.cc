@@ -33,6 +33,10 @@ ClusterStore::ClusterStore(EpcResources epc, PoolClassifier pools)
 
 void ClusterStore::UpsertNode(Node node) {
   std::lock_guard lock(mu_);
+  UpsertNodeLocked(std::move(node));
+}
+
+void ClusterStore::UpsertNodeLocked(Node node) {
   const std::string name = node.name;
   auto entry = std::make_shared<ClusterSnapshot::NodeEntry>();
   entry->node = std::make_shared<const Node>(std::move(node));
@@ -53,6 +57,10 @@ void ClusterStore::DeleteNode(std::string_view name) {
 
 void ClusterStore::UpsertPod(const Pod& pod) {
   std::lock_guard lock(mu_);
+  UpsertPodLocked(pod);
+}
+
+void ClusterStore::UpsertPodLocked(const Pod& pod) {
   RemovePodLocked(pod.uid);
   if (UsesNodeResources(pod)) {
     auto use = std::make_shared<PodUse>();
@@ -76,6 +84,22 @@ void ClusterStore::UpsertPod(const Pod& pod) {
 void ClusterStore::DeletePod(std::string_view uid) {
   std::lock_guard lock(mu_);
   RemovePodLocked(uid);
+  published_.reset();
+}
+
+void ClusterStore::ReplaceNodes(std::vector<Node> nodes) {
+  std::lock_guard lock(mu_);
+  working_.nodes_.clear();
+  for (Node& node : nodes) UpsertNodeLocked(std::move(node));
+  published_.reset();
+}
+
+void ClusterStore::ReplacePods(const std::vector<Pod>& pods) {
+  std::lock_guard lock(mu_);
+  working_.pods_.clear();
+  working_.use_.clear();
+  for (auto& [name, entry] : working_.nodes_) RefreshNodeLocked(name);
+  for (const Pod& pod : pods) UpsertPodLocked(pod);
   published_.reset();
 }
 

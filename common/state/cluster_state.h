@@ -71,6 +71,9 @@ class ClusterStore {
   // A pod that does not use node resources (pending, finished) is removed from accounting.
   void UpsertPod(const Pod& pod);
   void DeletePod(std::string_view uid);
+  // After a relist: the given objects become the whole set; anything else is deleted.
+  void ReplaceNodes(std::vector<Node> nodes);
+  void ReplacePods(const std::vector<Pod>& pods);
 
   std::shared_ptr<const ClusterSnapshot> Snapshot() const;
 
@@ -78,6 +81,8 @@ class ClusterStore {
   const PoolClassifier& pools() const { return pools_; }
 
  private:
+  void UpsertNodeLocked(Node node);
+  void UpsertPodLocked(const Pod& pod);
   void RemovePodLocked(std::string_view uid);
   void RefreshNodeLocked(const std::string& name);
 
