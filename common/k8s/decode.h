@@ -18,7 +18,7 @@ namespace epc {
 
 // A node that failed to decode still carries the name when it had one, so a caller can fail
 // that node by name and answer the rest. `error` is empty on success and names the field and
-// value otherwise: `allocatable["cpu"]: quantity "4x": unknown suffix "x"`.
+// value otherwise: `status.allocatable["cpu"]: quantity "4x": unknown suffix "x"`.
 struct NodeDecodeResult {
   Node node;
   std::string error;
