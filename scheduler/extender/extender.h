@@ -1,0 +1,61 @@
+// Extender: the decisions behind the extender verbs, free of HTTP.
+//
+// Every verb reads one cluster snapshot and asks the shared predicate (common/policy/fit.h) with
+// the extender's checks: EPC fit and pool policy (kube-scheduler already ran the rest).
+//   Filter     names mode: nodes come from the snapshot; full mode: from the request, with the
+//              requested resources of the pods the snapshot has bound to them.
+//   Prioritize Predicate::Score (0..10) for each node given.
+//   Preempt    keeps a candidate node only if the pod fits once the proposed victims are gone.
+//   Bind       hands the pod to the Binder.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/policy/fit.h"
+#include "common/state/cluster_state.h"
+#include "scheduler/extender/binder.h"
+#include "scheduler/extender/seen_pods.h"
+#include "scheduler/wire/extender_args.h"
+#include "scheduler/wire/extender_results.h"
+
+namespace epc {
+
+// Short reasons for rejection metrics when a node fails before the predicate runs.
+inline constexpr std::string_view kReasonUnknownNode = "unknown_node";
+inline constexpr std::string_view kReasonInvalidNode = "invalid_node";
+
+struct FilterOutcome {
+  FilterAnswer answer;
+  // One entry per rejected node: the first failure's Failure::reason (for metrics).
+  std::vector<std::string> rejection_reasons;
+};
+
+class Extender {
+ public:
+  // `store` supplies the EPC resources and pool classifier; `seen` (may be null) remembers the
+  // pods filter saw for StoreBinder; `binder` (may be null) serves bind.
+  Extender(ClusterStore& store, SchedulingPolicy policy, SeenPods* seen = nullptr,
+           Binder* binder = nullptr);
+
+  FilterOutcome Filter(const ExtenderArgs& args);
+  std::vector<HostPriority> Prioritize(const ExtenderArgs& args) const;
+  std::vector<MetaVictimsAnswer> Preempt(const ExtenderPreemptionArgs& args) const;
+  // The ExtenderBindingResult's Error: empty on success.
+  std::string Bind(const ExtenderBindingArgs& args);
+
+  void set_binder(Binder* binder) { binder_ = binder; }
+  const Predicate& predicate() const { return predicate_; }
+  ClusterStore& store() { return store_; }
+
+ private:
+  ClusterStore& store_;
+  Predicate predicate_;
+  SeenPods* seen_;
+  Binder* binder_;
+};
+
+// The message for a node the extender has no object for.
+std::string UnknownNodeMessage(std::string_view name);
+
+}  // namespace epc

@@ -1,0 +1,546 @@
+#include "scheduler/wire/extender_args.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace epc {
+
+namespace od = simdjson::ondemand;
+
+// ---------------------------------------------------------------------------------------------
+// RequestBuffer
+
+void RequestBuffer::Grow(size_t capacity) {
+  std::unique_ptr<char[]> bigger(new char[capacity]);
+  if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+  data_ = std::move(bigger);
+  capacity_ = capacity;
+}
+
+void RequestBuffer::Reserve(size_t size) {
+  if (capacity_ < size + simdjson::SIMDJSON_PADDING) Grow(size + simdjson::SIMDJSON_PADDING);
+}
+
+void RequestBuffer::Append(const char* data, size_t size) {
+  if (size == 0) return;
+  size_t need = size_ + size + simdjson::SIMDJSON_PADDING;
+  // Grow geometrically so a body read in many chunks without a Content-Length stays linear.
+  if (capacity_ < need) Grow(std::max(need, capacity_ * 2));
+  std::memcpy(data_.get() + size_, data, size);
+  size_ += size;
+}
+
+simdjson::padded_string_view RequestBuffer::View() {
+  Reserve(size_);
+  // The padding must not look like more JSON to a parser that peeks past the end.
+  std::memset(data_.get() + size_, 0, capacity_ - size_);
+  return simdjson::padded_string_view(data_.get(), size_, capacity_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+bool KeyIs(std::string_view key, std::string_view name) {
+  if (key.size() != name.size()) return false;
+  for (size_t i = 0; i < key.size(); ++i) {
+    char a = key[i];
+    char b = name[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// The document parser's buffers grow to the largest request it saw (up to about 6 bytes per
+// input byte). Small requests use one parser per thread. Large ones (full-mode filter for
+// thousands of nodes) lease from a shared pool of one: kube-scheduler filters one pod at a time,
+// so the big requests reuse one parser's buffers instead of page-faulting fresh ones, and no
+// worker thread pins that much memory. Past kPooledParserMaxBytes a parser is not kept.
+constexpr size_t kThreadParserBytes = 4u << 20;
+constexpr size_t kPooledParsers = 1;
+constexpr size_t kPooledParserMaxBytes = 64u << 20;
+
+class ParserPool {
+ public:
+  std::unique_ptr<od::parser> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return std::make_unique<od::parser>();
+    std::unique_ptr<od::parser> p = std::move(free_.back());
+    free_.pop_back();
+    return p;
+  }
+  void Give(std::unique_ptr<od::parser> p) {
+    if (p->capacity() > kPooledParserMaxBytes) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kPooledParsers) free_.push_back(std::move(p));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<od::parser>> free_;
+};
+
+ParserPool& BigParsers() {
+  static ParserPool* pool = new ParserPool();  // never destroyed: used from worker threads
+  return *pool;
+}
+
+od::parser& DocumentParser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+class ParserLease {
+ public:
+  explicit ParserLease(size_t size) {
+    if (size > kThreadParserBytes) {
+      owned_ = BigParsers().Take();
+      parser_ = owned_.get();
+    } else {
+      parser_ = &DocumentParser();
+    }
+  }
+  ~ParserLease() {
+    if (owned_) BigParsers().Give(std::move(owned_));
+  }
+  ParserLease(const ParserLease&) = delete;
+  ParserLease& operator=(const ParserLease&) = delete;
+  od::parser& operator*() { return *parser_; }
+
+ private:
+  std::unique_ptr<od::parser> owned_;
+  od::parser* parser_;
+};
+
+od::parser& ItemParser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+std::string NotJson(simdjson::error_code e) {
+  return std::string("request body is not JSON: ") + simdjson::error_message(e);
+}
+
+// INCORRECT_TYPE means well-formed JSON of the wrong shape: say what was expected. Anything
+// else is malformed JSON.
+Error Bad(simdjson::error_code e, std::string_view expected) {
+  if (e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE ||
+      e == simdjson::NUMBER_ERROR) {
+    return Error{std::string(expected)};
+  }
+  return Error{NotJson(e)};
+}
+
+std::string Quote(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out += '"';
+  out += name;
+  out += '"';
+  return out;
+}
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Starts a document whose root must be an object.
+Result<od::object> RootObject(od::parser& parser, simdjson::padded_string_view body,
+                              od::document& doc) {
+  if (TrimRight(std::string_view(body)).empty())
+    return Error{"request body is empty; expected a JSON object"};
+  if (auto e = parser.iterate(body).get(doc)) return Error{NotJson(e)};
+  od::json_type type;
+  if (auto e = doc.type().get(type)) return Error{NotJson(e)};
+  if (type != od::json_type::object) {
+    // Only a scalar that really is one is well-formed JSON of the wrong kind.
+    simdjson::error_code e = simdjson::SUCCESS;
+    switch (type) {
+      case od::json_type::string:
+        e = doc.get_string().error();
+        break;
+      case od::json_type::number:
+        e = doc.get_double().error();
+        break;
+      case od::json_type::boolean:
+        e = doc.get_bool().error();
+        break;
+      case od::json_type::null: {
+        bool null = false;
+        e = doc.is_null().get(null);
+        if (!e && !null) e = simdjson::N_ATOM_ERROR;
+        break;
+      }
+      default:
+        break;
+    }
+    if (e) return Error{NotJson(e)};
+    return Error{std::string("request body must be a JSON object, not ") +
+                 (type == od::json_type::array ? "an array" : "a scalar")};
+  }
+  od::object root;
+  if (auto e = doc.get_object().get(root)) return Error{NotJson(e)};
+  return root;
+}
+
+// After the root object was read to its end, anything but whitespace is an error.
+Result<bool> CheckEnd(od::document& doc) {
+  const char* where = nullptr;
+  auto e = doc.current_location().get(where);
+  if (e == simdjson::OUT_OF_BOUNDS) return true;
+  if (e) return Error{NotJson(e)};
+  return Error{"request body is not JSON: unexpected content after the top-level object"};
+}
+
+// A nullable value: true when it is JSON null (and so consumed).
+Result<bool> IsNull(od::value& v) {
+  bool null = false;
+  if (auto e = v.is_null().get(null)) return Error{NotJson(e)};
+  return null;
+}
+
+Result<std::string> NullableString(od::value& v, std::string_view name) {
+  auto null = IsNull(v);
+  if (!null) return Error{null.error()};
+  if (*null) return std::string();
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return Bad(e, Quote(name) + " must be a string");
+  return std::string(s);
+}
+
+Result<int64_t> NullableInt(od::value& v, std::string_view name) {
+  auto null = IsNull(v);
+  if (!null) return Error{null.error()};
+  if (*null) return int64_t{0};
+  int64_t n = 0;
+  if (auto e = v.get_int64().get(n)) return Bad(e, Quote(name) + " must be an integer");
+  return n;
+}
+
+Result<Pod> DecodePodField(od::value& v) {
+  auto null = IsNull(v);
+  if (!null) return Error{null.error()};
+  if (*null) return Error{"\"Pod\" is null; the request must carry the pod to schedule"};
+  od::json_type type;
+  if (auto e = v.type().get(type)) return Error{NotJson(e)};
+  if (type != od::json_type::object) return Error{"\"Pod\" must be an object (a v1.Pod)"};
+  Result<Pod> pod = DecodePod(v);
+  if (!pod) return Error{"\"Pod\": " + pod.error()};
+  return pod;
+}
+
+// Decodes one item of Nodes.items: keeps its raw text and decodes that text with a second
+// parser, in place. The bytes after the item (the rest of the body and its padding) are valid
+// memory, which is all padded_string_view asks for.
+Result<WireNode> DecodeNodeItem(od::value& item, size_t index, const char* buffer_end) {
+  od::object obj;
+  std::string where = "\"Nodes.items[" + std::to_string(index) + "]\"";
+  if (auto e = item.get_object().get(obj)) return Bad(e, where + " must be an object (a v1.Node)");
+  std::string_view raw;
+  if (auto e = obj.raw_json().get(raw)) return Error{NotJson(e)};
+  raw = TrimRight(raw);
+
+  WireNode node;
+  node.raw = raw;
+  simdjson::padded_string_view text(raw.data(), raw.size(),
+                                    static_cast<size_t>(buffer_end - raw.data()));
+  od::parser& parser = ItemParser();
+  od::document doc;
+  od::value root;
+  if (auto e = parser.iterate(text).get(doc)) return Error{NotJson(e)};
+  if (auto e = doc.get_value().get(root)) return Error{NotJson(e)};
+  node.decoded = DecodeNode(root);
+  // Broken JSON inside an item is a broken request, not a node to fail: the first pass only
+  // matched its brackets.
+  if (node.decoded.error.find("invalid JSON") != std::string::npos) {
+    return Error{"request body is not JSON: Nodes.items[" + std::to_string(index) +
+                 "]: " + node.decoded.error};
+  }
+  return node;
+}
+
+Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v, const char* buffer_end) {
+  auto null = IsNull(v);
+  if (!null) return Error{null.error()};
+  if (*null) return std::optional<std::vector<WireNode>>();
+  od::object list;
+  if (auto e = v.get_object().get(list))
+    return Bad(e, "\"Nodes\" must be an object (a v1.NodeList) or null");
+  std::vector<WireNode> nodes;
+  for (auto field_result : list) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    if (!KeyIs(key, "items")) continue;
+    od::value items_value = field.value();
+    auto items_null = IsNull(items_value);
+    if (!items_null) return Error{items_null.error()};
+    if (*items_null) continue;
+    od::array items;
+    if (auto e = items_value.get_array().get(items))
+      return Bad(e, "\"Nodes.items\" must be an array");
+    size_t index = 0;
+    for (auto item_result : items) {
+      od::value item;
+      if (auto e = std::move(item_result).get(item)) return Error{NotJson(e)};
+      Result<WireNode> node = DecodeNodeItem(item, index, buffer_end);
+      if (!node) return Error{node.error()};
+      nodes.push_back(std::move(node).value());
+      ++index;
+    }
+  }
+  return std::optional<std::vector<WireNode>>(std::move(nodes));
+}
+
+Result<std::optional<std::vector<std::string>>> DecodeNodeNames(od::value& v) {
+  auto null = IsNull(v);
+  if (!null) return Error{null.error()};
+  if (*null) return std::optional<std::vector<std::string>>();
+  constexpr std::string_view kExpected = "\"NodeNames\" must be an array of strings or null";
+  od::array arr;
+  if (auto e = v.get_array().get(arr)) return Bad(e, kExpected);
+  std::vector<std::string> names;
+  for (auto elem_result : arr) {
+    od::value elem;
+    if (auto e = std::move(elem_result).get(elem)) return Error{NotJson(e)};
+    std::string_view s;
+    if (auto e = elem.get_string().get(s)) return Bad(e, kExpected);
+    names.emplace_back(s);
+  }
+  return std::optional<std::vector<std::string>>(std::move(names));
+}
+
+// metadata.uid of a v1.Pod given as a victim; the rest of the pod is skipped unread.
+Result<std::string> VictimPodUid(od::value& v, const std::string& where) {
+  od::object pod;
+  if (auto e = v.get_object().get(pod)) return Bad(e, where + " must be an object (a v1.Pod)");
+  std::string uid;
+  for (auto field_result : pod) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    if (!KeyIs(key, "metadata")) continue;
+    od::object meta;
+    if (auto e = field.value().get_object().get(meta))
+      return Bad(e, where + ".metadata must be an object");
+    for (auto meta_result : meta) {
+      od::field mf;
+      if (auto e = std::move(meta_result).get(mf)) return Error{NotJson(e)};
+      std::string_view mkey;
+      if (auto e = mf.unescaped_key().get(mkey)) return Error{NotJson(e)};
+      if (!KeyIs(mkey, "uid")) continue;
+      auto s = NullableString(mf.value(), "metadata.uid");
+      if (!s) return Error{where + ": " + s.error()};
+      uid = std::move(s).value();
+    }
+  }
+  if (uid.empty()) return Error{where + " has no metadata.uid"};
+  return uid;
+}
+
+// One value of NodeNameToVictims (full pods) or NodeNameToMetaVictims (UIDs).
+Result<Victims> DecodeVictims(od::value& v, const std::string& where, bool meta) {
+  od::object obj;
+  if (auto e = v.get_object().get(obj)) return Bad(e, where + " must be an object");
+  Victims victims;
+  for (auto field_result : obj) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    if (KeyIs(key, "NumPDBViolations")) {
+      auto n = NullableInt(field.value(), where + ".NumPDBViolations");
+      if (!n) return Error{n.error()};
+      victims.num_pdb_violations = *n;
+      continue;
+    }
+    if (!KeyIs(key, "Pods")) continue;
+    od::value pods_value = field.value();
+    auto null = IsNull(pods_value);
+    if (!null) return Error{null.error()};
+    if (*null) continue;
+    od::array pods;
+    if (auto e = pods_value.get_array().get(pods)) return Bad(e, where + ".Pods must be an array");
+    size_t index = 0;
+    for (auto pod_result : pods) {
+      od::value pod;
+      if (auto e = std::move(pod_result).get(pod)) return Error{NotJson(e)};
+      std::string pod_where = where + ".Pods[" + std::to_string(index++) + "]";
+      if (!meta) {
+        auto uid = VictimPodUid(pod, pod_where);
+        if (!uid) return Error{uid.error()};
+        victims.pod_uids.push_back(std::move(uid).value());
+        continue;
+      }
+      od::object meta_pod;
+      if (auto e = pod.get_object().get(meta_pod))
+        return Bad(e, pod_where + " must be an object ({\"UID\": ...})");
+      std::string uid;
+      for (auto mf_result : meta_pod) {
+        od::field mf;
+        if (auto e = std::move(mf_result).get(mf)) return Error{NotJson(e)};
+        std::string_view mkey;
+        if (auto e = mf.unescaped_key().get(mkey)) return Error{NotJson(e)};
+        if (!KeyIs(mkey, "UID")) continue;
+        auto s = NullableString(mf.value(), pod_where + ".UID");
+        if (!s) return Error{s.error()};
+        uid = std::move(s).value();
+      }
+      if (uid.empty()) return Error{pod_where + ".UID is missing"};
+      victims.pod_uids.push_back(std::move(uid));
+    }
+  }
+  return victims;
+}
+
+Result<bool> DecodeVictimMap(od::value& v, std::string_view name, bool meta,
+                             std::vector<NodeVictims>& out) {
+  auto null = IsNull(v);
+  if (!null) return Error{null.error()};
+  if (*null) return true;
+  od::object map;
+  if (auto e = v.get_object().get(map))
+    return Bad(e, Quote(name) + " must be an object keyed by node name or null");
+  for (auto field_result : map) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    NodeVictims entry;
+    entry.node_name = std::string(key);
+    auto victims =
+        DecodeVictims(field.value(), std::string(name) + "[\"" + entry.node_name + "\"]", meta);
+    if (!victims) return Error{victims.error()};
+    entry.victims = std::move(victims).value();
+    out.push_back(std::move(entry));
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Decoders
+
+Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body) {
+  ParserLease parser(body.size());
+  od::document doc;
+  Result<od::object> root = RootObject(*parser, body, doc);
+  if (!root) return Error{root.error()};
+  const char* buffer_end = body.data() + body.capacity();
+
+  ExtenderArgs args;
+  bool have_pod = false;
+  for (auto field_result : root.value()) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    if (KeyIs(key, "Pod")) {
+      Result<Pod> pod = DecodePodField(field.value());
+      if (!pod) return Error{pod.error()};
+      args.pod = std::move(pod).value();
+      have_pod = true;
+    } else if (KeyIs(key, "Nodes")) {
+      auto nodes = DecodeNodeList(field.value(), buffer_end);
+      if (!nodes) return Error{nodes.error()};
+      args.nodes = std::move(nodes).value();
+    } else if (KeyIs(key, "NodeNames")) {
+      auto names = DecodeNodeNames(field.value());
+      if (!names) return Error{names.error()};
+      args.node_names = std::move(names).value();
+    }
+  }
+  if (auto end = CheckEnd(doc); !end) return Error{end.error()};
+  if (!have_pod) return Error{"\"Pod\" is missing"};
+  if (!args.nodes && !args.node_names) {
+    return Error{
+        "\"Nodes\" and \"NodeNames\" are both missing or null; one of them must list the candidate "
+        "nodes"};
+  }
+  return args;
+}
+
+Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view body) {
+  ParserLease parser(body.size());
+  od::document doc;
+  Result<od::object> root = RootObject(*parser, body, doc);
+  if (!root) return Error{root.error()};
+
+  ExtenderPreemptionArgs args;
+  std::vector<NodeVictims> full;
+  std::vector<NodeVictims> meta;
+  bool have_pod = false;
+  for (auto field_result : root.value()) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    if (KeyIs(key, "Pod")) {
+      Result<Pod> pod = DecodePodField(field.value());
+      if (!pod) return Error{pod.error()};
+      args.pod = std::move(pod).value();
+      have_pod = true;
+    } else if (KeyIs(key, "NodeNameToVictims")) {
+      if (auto r = DecodeVictimMap(field.value(), "NodeNameToVictims", false, full); !r)
+        return Error{r.error()};
+    } else if (KeyIs(key, "NodeNameToMetaVictims")) {
+      if (auto r = DecodeVictimMap(field.value(), "NodeNameToMetaVictims", true, meta); !r)
+        return Error{r.error()};
+    }
+  }
+  if (auto end = CheckEnd(doc); !end) return Error{end.error()};
+  if (!have_pod) return Error{"\"Pod\" is missing"};
+  args.candidates = std::move(meta);
+  for (auto& entry : full) args.candidates.push_back(std::move(entry));
+  return args;
+}
+
+Result<ExtenderBindingArgs> DecodeBindingArgs(simdjson::padded_string_view body) {
+  ParserLease parser(body.size());
+  od::document doc;
+  Result<od::object> root = RootObject(*parser, body, doc);
+  if (!root) return Error{root.error()};
+
+  ExtenderBindingArgs args;
+  struct Slot {
+    std::string_view name;
+    std::string* out;
+  };
+  const Slot slots[] = {{"PodName", &args.pod_name},
+                        {"PodNamespace", &args.pod_namespace},
+                        {"PodUID", &args.pod_uid},
+                        {"Node", &args.node}};
+  for (auto field_result : root.value()) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    for (const Slot& slot : slots) {
+      if (!KeyIs(key, slot.name)) continue;
+      auto s = NullableString(field.value(), slot.name);
+      if (!s) return Error{s.error()};
+      *slot.out = std::move(s).value();
+      break;
+    }
+  }
+  if (auto end = CheckEnd(doc); !end) return Error{end.error()};
+  for (const Slot& slot : slots) {
+    if (slot.out->empty()) return Error{Quote(slot.name) + " is missing"};
+  }
+  return args;
+}
+
+}  // namespace epc

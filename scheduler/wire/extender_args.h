@@ -1,0 +1,106 @@
+// Decoders for kube-scheduler's extender request bodies (k8s.io/kube-scheduler/extender/v1).
+//
+// The Go types carry no json tags, so kube-scheduler sends the Go field names (`Pod`, `Nodes`,
+// `NodeNames`) with unset pointers as `null`. Keys match case-insensitively, as Go's
+// encoding/json does. The decode runs on simdjson's on-demand API over the request buffer
+// itself: every node of `Nodes.items` keeps its raw JSON text (a view into that buffer), so the
+// filter answer returns passing nodes as received instead of re-serializing them.
+//
+// Errors name what is wrong: `request body is not JSON: ...`, `"Pod" is missing`,
+// `"NodeNames" must be an array of strings`. A node whose fields do not decode (a bad quantity)
+// is not an error of the request: it is kept with its decode error so the extender can fail that
+// node alone.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "common/k8s/decode.h"
+#include "common/model/objects.h"
+#include "common/util/result.h"
+
+namespace epc {
+
+// A request body with the padding simdjson needs after the last byte. Append() grows it;
+// View() is what the decoders read. Reserve the Content-Length first to avoid regrowth.
+class RequestBuffer {
+ public:
+  RequestBuffer() = default;
+  explicit RequestBuffer(std::string_view text) { Append(text.data(), text.size()); }
+
+  void Reserve(size_t size);
+  void Append(const char* data, size_t size);
+  size_t size() const { return size_; }
+  std::string_view text() const { return {data_.get(), size_}; }
+  // Valid until the next Append() or Reserve().
+  simdjson::padded_string_view View();
+
+ private:
+  void Grow(size_t capacity);
+
+  // size_ bytes of body, then at least SIMDJSON_PADDING bytes. Not zero-filled on growth: a
+  // 45 MB body is written once, by Append().
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
+};
+
+// One item of `Nodes.items`: its text as received and what decoding it gave.
+struct WireNode {
+  std::string_view raw;      // into the request buffer; no trailing whitespace
+  NodeDecodeResult decoded;  // decoded.error is empty on success
+};
+
+// ExtenderArgs: the body of filter and prioritize.
+struct ExtenderArgs {
+  Pod pod;
+  std::optional<std::vector<WireNode>> nodes;          // `Nodes`: null in names mode
+  std::optional<std::vector<std::string>> node_names;  // `NodeNames`: null in full mode
+
+  // kube-scheduler sets exactly one of the two. When both are set, Nodes wins (it carries the
+  // objects); names mode means NodeNames set and Nodes null.
+  bool names_mode() const { return !nodes.has_value() && node_names.has_value(); }
+};
+
+// A victim as kube-scheduler proposes it: full pods (NodeNameToVictims, full mode) carry their
+// uid in metadata.uid; meta pods (NodeNameToMetaVictims, names mode) only a UID.
+struct Victims {
+  std::vector<std::string> pod_uids;
+  int64_t num_pdb_violations = 0;
+};
+
+struct NodeVictims {
+  std::string node_name;
+  Victims victims;
+};
+
+// ExtenderPreemptionArgs: the body of preempt. Exactly one of the maps is usually set; when both
+// are, the entries of both are kept (MetaVictims first).
+struct ExtenderPreemptionArgs {
+  Pod pod;
+  std::vector<NodeVictims> candidates;  // in request order
+};
+
+// ExtenderBindingArgs: the body of bind.
+struct ExtenderBindingArgs {
+  std::string pod_name;
+  std::string pod_namespace;
+  std::string pod_uid;
+  std::string node;
+};
+
+// `body` must stay alive and unchanged while the result's WireNode::raw views are used.
+Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body);
+Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view body);
+Result<ExtenderBindingArgs> DecodeBindingArgs(simdjson::padded_string_view body);
+
+// Case-insensitive ASCII comparison of a JSON key with a Go field name.
+bool KeyIs(std::string_view key, std::string_view name);
+
+}  // namespace epc

@@ -1,0 +1,293 @@
+#include "scheduler/extender/extender.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "scheduler/wire/extender_args.h"
+#include "tests/scheduler/testing/fixtures.h"
+
+namespace epc {
+namespace {
+
+using testing::EpcPod;
+using testing::GeneralNode;
+using testing::NodeJson;
+using testing::PodJson;
+using testing::SgxNode;
+
+std::map<std::string, std::string> AsMap(
+    const std::vector<std::pair<std::string, std::string>>& v) {
+  return {v.begin(), v.end()};
+}
+
+// Binds a pod using `mib` MiB of Azure EPC to `node` in the store.
+void BindPod(ClusterStore& store, const std::string& uid, const std::string& node,
+             const std::string& mib) {
+  testing::PodSpec spec = EpcPod("running-" + uid, uid, mib);
+  spec.node_name = node;
+  spec.phase = "Running";
+  store.UpsertPod(testing::ToPod(PodJson(spec)));
+}
+
+class ExtenderTest : public ::testing::Test {
+ protected:
+  ExtenderTest() : config_(testing::TestConfig()), store_(testing::NewStore(config_)) {}
+
+  void AddNodes() {
+    store_->UpsertNode(testing::ToNode(NodeJson(SgxNode("sgx-0", "168"))));
+    testing::NodeSpec intel = SgxNode("sgx-1");
+    intel.epc_resource = std::string(testing::kIntelEpc);
+    intel.epc_amount = "112Mi";
+    store_->UpsertNode(testing::ToNode(NodeJson(intel)));
+    store_->UpsertNode(testing::ToNode(NodeJson(GeneralNode("general-0"))));
+  }
+
+  Result<ExtenderArgs> Args(const std::string& text) {
+    buffers_.push_back(std::make_unique<RequestBuffer>(text));
+    return DecodeExtenderArgs(buffers_.back()->View());
+  }
+  Result<ExtenderPreemptionArgs> PreemptArgs(const std::string& text) {
+    buffers_.push_back(std::make_unique<RequestBuffer>(text));
+    return DecodePreemptionArgs(buffers_.back()->View());
+  }
+
+  Config config_;
+  std::unique_ptr<ClusterStore> store_;
+  SeenPods seen_;
+  std::vector<std::unique_ptr<RequestBuffer>> buffers_;
+};
+
+TEST_F(ExtenderTest, NamesModeUsesTheSnapshot) {
+  AddNodes();
+  BindPod(*store_, "big", "sgx-0", "160");  // 8 MiB left on sgx-0
+  Extender extender(*store_, config_.scheduling, &seen_);
+  auto args = Args(testing::NamesModeArgs(PodJson(EpcPod("web", "u1", "10")),
+                                          {"sgx-0", "sgx-1", "general-0", "ghost"}));
+  ASSERT_TRUE(args.ok()) << args.error();
+
+  FilterOutcome out = extender.Filter(*args);
+  EXPECT_TRUE(out.answer.names_mode);
+  EXPECT_EQ(out.answer.passing_node_names, std::vector<std::string>{"sgx-1"});
+  auto failed = AsMap(out.answer.failed);
+  auto unresolvable = AsMap(out.answer.unresolvable);
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed["sgx-0"], "insufficient EPC: requested 10 MiB, free 8 MiB of 168 MiB");
+  EXPECT_EQ(failed["ghost"], "node \"ghost\" is not in the extender's cluster state");
+  ASSERT_EQ(unresolvable.size(), 1u);
+  EXPECT_NE(unresolvable["general-0"].find("advertises no EPC"), std::string::npos)
+      << unresolvable["general-0"];
+  auto reasons = out.rejection_reasons;
+  std::sort(reasons.begin(), reasons.end());
+  EXPECT_EQ(reasons, (std::vector<std::string>{"insufficient_epc", "no_epc", "unknown_node"}));
+  // Filter remembers the pod for bind.
+  ASSERT_NE(seen_.Find("u1"), nullptr);
+  EXPECT_EQ(seen_.Find("u1")->name, "web");
+}
+
+TEST_F(ExtenderTest, FullModeUsesTheRequestNodesAndThePodsBoundToThem) {
+  // No node objects in the store: only pods bound to the names.
+  BindPod(*store_, "big", "aks-sgxpool-0", "160");
+  Extender extender(*store_, config_.scheduling, &seen_);
+  auto args = Args(testing::Example("filter-full-mode.json"));
+  ASSERT_TRUE(args.ok()) << args.error();
+
+  FilterOutcome out = extender.Filter(*args);
+  EXPECT_FALSE(out.answer.names_mode);
+  ASSERT_EQ(out.answer.passing_nodes_json.size(), 1u);
+  EXPECT_EQ(out.answer.passing_nodes_json[0], (*args->nodes)[1].raw);  // aks-sgxpool-1, as received
+  auto failed = AsMap(out.answer.failed);
+  auto unresolvable = AsMap(out.answer.unresolvable);
+  EXPECT_EQ(failed["aks-sgxpool-0"], "insufficient EPC: requested 10 MiB, free 8 MiB of 168 MiB");
+  EXPECT_EQ(unresolvable.count("aks-generalpool-0"), 1u);
+}
+
+TEST_F(ExtenderTest, FullModeFailsOnlyTheNodeThatDoesNotDecode) {
+  Extender extender(*store_, config_.scheduling, &seen_);
+  testing::NodeSpec bad = SgxNode("sgx-bad");
+  bad.cpu = "7820x";
+  auto args = Args(testing::FullModeArgs(
+      PodJson(EpcPod("web", "u1", "10")),
+      {NodeJson(SgxNode("sgx-ok")), NodeJson(bad), R"({"metadata": {"labels": 5}})"}));
+  ASSERT_TRUE(args.ok()) << args.error();
+  FilterOutcome out = extender.Filter(*args);
+  ASSERT_EQ(out.answer.passing_nodes_json.size(), 1u);
+  auto failed = AsMap(out.answer.failed);
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed["sgx-bad"].rfind("cannot decode node: ", 0), 0u) << failed["sgx-bad"];
+  EXPECT_NE(failed["sgx-bad"].find("7820x"), std::string::npos);
+  EXPECT_EQ(failed.count("Nodes.items[2]"), 1u);  // no name: named by position
+  EXPECT_EQ(out.rejection_reasons, (std::vector<std::string>{"invalid_node", "invalid_node"}));
+}
+
+TEST_F(ExtenderTest, UnresolvableVersusFailed) {
+  AddNodes();
+  BindPod(*store_, "big", "sgx-0", "160");
+  Extender extender(*store_, config_.scheduling);
+  // 200 MiB exceeds every node's allocatable: unresolvable everywhere, preemption can't help.
+  auto args = Args(testing::NamesModeArgs(PodJson(EpcPod("huge", "u2", "200")),
+                                          {"sgx-0", "sgx-1", "general-0"}));
+  ASSERT_TRUE(args.ok());
+  FilterOutcome out = extender.Filter(*args);
+  EXPECT_TRUE(out.answer.passing_node_names.empty());
+  EXPECT_TRUE(out.answer.failed.empty());
+  EXPECT_EQ(out.answer.unresolvable.size(), 3u);
+}
+
+TEST_F(ExtenderTest, DenyPolicyKeepsGeneralPodsOffConfidentialNodes) {
+  AddNodes();
+  SchedulingPolicy policy = config_.scheduling;
+  policy.general_pods_on_confidential = GeneralPodPolicy::kDeny;
+  Extender extender(*store_, policy);
+  testing::PodSpec general = EpcPod("plain", "u3", "");
+  auto args = Args(testing::NamesModeArgs(PodJson(general), {"sgx-0", "general-0"}));
+  ASSERT_TRUE(args.ok());
+  FilterOutcome out = extender.Filter(*args);
+  EXPECT_EQ(out.answer.passing_node_names, std::vector<std::string>{"general-0"});
+  ASSERT_EQ(out.answer.unresolvable.size(), 1u);
+  EXPECT_EQ(out.answer.unresolvable[0].first, "sgx-0");
+  EXPECT_EQ(out.rejection_reasons, std::vector<std::string>{"general_pod_on_confidential_node"});
+}
+
+TEST_F(ExtenderTest, PrioritizeScoresEveryGivenNode) {
+  AddNodes();
+  BindPod(*store_, "half", "sgx-0", "100");
+  Extender extender(*store_, config_.scheduling);  // binpack
+  auto args =
+      Args(testing::NamesModeArgs(PodJson(EpcPod("web", "u1", "10")), {"sgx-0", "sgx-1", "ghost"}));
+  ASSERT_TRUE(args.ok());
+  std::vector<HostPriority> scores = extender.Prioritize(*args);
+  ASSERT_EQ(scores.size(), 3u);
+  EXPECT_EQ(scores[0].host, "sgx-0");
+  EXPECT_EQ(scores[1].host, "sgx-1");
+  EXPECT_EQ(scores[2].host, "ghost");
+  for (const auto& s : scores) {
+    EXPECT_GE(s.score, 0);
+    EXPECT_LE(s.score, 10);
+  }
+  EXPECT_GT(scores[0].score, scores[1].score);  // binpack: the fuller node first
+  EXPECT_EQ(scores[2].score, 0);
+
+  // Spread reverses the order; full mode gives the same answer as names mode.
+  SchedulingPolicy spread = config_.scheduling;
+  spread.strategy = ScoringStrategy::kSpread;
+  Extender spreader(*store_, spread);
+  auto full = Args(testing::FullModeArgs(PodJson(EpcPod("web", "u1", "10")),
+                                         {NodeJson(SgxNode("sgx-0")), NodeJson(SgxNode("sgx-2"))}));
+  ASSERT_TRUE(full.ok());
+  std::vector<HostPriority> spread_scores = spreader.Prioritize(*full);
+  ASSERT_EQ(spread_scores.size(), 2u);
+  EXPECT_LT(spread_scores[0].score, spread_scores[1].score);
+}
+
+TEST_F(ExtenderTest, PreemptKeepsOnlyNodesWhereTheVictimsFreeEnoughEpc) {
+  AddNodes();
+  store_->UpsertNode(testing::ToNode(NodeJson(SgxNode("sgx-2", "168"))));
+  BindPod(*store_, "small-0", "sgx-0", "5");
+  BindPod(*store_, "rest-0", "sgx-0", "160");  // sgx-0: 3 MiB free
+  BindPod(*store_, "big-2", "sgx-2", "100");
+  BindPod(*store_, "rest-2", "sgx-2", "65");  // sgx-2: 3 MiB free
+  Extender extender(*store_, config_.scheduling);
+  std::string pod = PodJson(EpcPod("web", "u1", "50"));
+  auto args =
+      PreemptArgs(testing::MetaPreemptArgs(pod, {{"sgx-0", {"small-0"}},         // frees 5: 8 < 50
+                                                 {"sgx-2", {"big-2"}},           // frees 100: fits
+                                                 {"sgx-1", {"not-there"}},       // free anyway
+                                                 {"ghost", {"x"}},               // unknown node
+                                                 {"general-0", {"small-0"}}}));  // no EPC at all
+  ASSERT_TRUE(args.ok()) << args.error();
+  std::vector<MetaVictimsAnswer> kept = extender.Preempt(*args);
+  std::map<std::string, std::vector<std::string>> by_node;
+  for (const auto& k : kept) by_node[k.node_name] = k.pod_uids;
+  EXPECT_EQ(by_node.size(), 2u);
+  EXPECT_EQ(by_node["sgx-2"], std::vector<std::string>{"big-2"});  // victims echoed back
+  EXPECT_EQ(by_node["sgx-1"],
+            std::vector<std::string>{"not-there"});  // kube-scheduler's choice stands
+  EXPECT_EQ(by_node.count("sgx-0"), 0u);
+  EXPECT_EQ(by_node.count("ghost"), 0u);
+
+  // A victim on another node frees nothing here.
+  auto elsewhere = PreemptArgs(testing::MetaPreemptArgs(pod, {{"sgx-0", {"big-2"}}}));
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_TRUE(extender.Preempt(*elsewhere).empty());
+
+  // Full-pod victims (NodeNameToVictims) are matched by metadata.uid.
+  testing::PodSpec victim = EpcPod("running-big-2", "big-2", "100");
+  victim.node_name = "sgx-2";
+  victim.phase = "Running";
+  auto full =
+      PreemptArgs(testing::FullPreemptArgs(pod, {{"sgx-2", {PodJson(victim)}}, {"sgx-0", {}}}));
+  ASSERT_TRUE(full.ok()) << full.error();
+  kept = extender.Preempt(*full);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].node_name, "sgx-2");
+  EXPECT_EQ(kept[0].pod_uids, std::vector<std::string>{"big-2"});
+  EXPECT_EQ(kept[0].num_pdb_violations, 1);
+}
+
+TEST_F(ExtenderTest, PreemptKeepsUnknownNodesForPodsWithoutEpc) {
+  Extender extender(*store_, config_.scheduling);
+  auto args =
+      PreemptArgs(testing::MetaPreemptArgs(PodJson(EpcPod("plain", "u5", "")), {{"ghost", {"x"}}}));
+  ASSERT_TRUE(args.ok());
+  ASSERT_EQ(extender.Preempt(*args).size(), 1u);
+}
+
+TEST_F(ExtenderTest, BindAccountsThePodFilterSaw) {
+  AddNodes();
+  StoreBinder binder(*store_, seen_);
+  Extender extender(*store_, config_.scheduling, &seen_, &binder);
+  std::string pod = PodJson(EpcPod("web", "u1", "100"));
+  auto args = Args(testing::NamesModeArgs(pod, {"sgx-0"}));
+  ASSERT_TRUE(args.ok());
+  ASSERT_EQ(extender.Filter(*args).answer.passing_node_names.size(), 1u);
+
+  EXPECT_EQ(extender.Bind({"web", "default", "u1", "sgx-0"}), "");
+  const NodeInfo* node = store_->Snapshot()->FindNode("sgx-0");
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->requested.epc_bytes, 100LL << 20);
+  ASSERT_NE(store_->Snapshot()->FindPod("u1"), nullptr);
+
+  // The EPC counts at once: a second 100 MiB pod no longer fits sgx-0.
+  auto second = Args(testing::NamesModeArgs(PodJson(EpcPod("web-2", "u2", "100")), {"sgx-0"}));
+  ASSERT_TRUE(second.ok());
+  FilterOutcome out = extender.Filter(*second);
+  EXPECT_TRUE(out.answer.passing_node_names.empty());
+  EXPECT_EQ(out.answer.failed.size(), 1u);
+}
+
+TEST_F(ExtenderTest, BindErrors) {
+  StoreBinder binder(*store_, seen_);
+  Extender extender(*store_, config_.scheduling, &seen_, &binder);
+  EXPECT_EQ(extender.Bind({"web", "default", "nope", "sgx-0"}),
+            "pod default/web (uid nope) was not seen by filter; cannot bind");
+  seen_.Remember(testing::ToPod(PodJson(EpcPod("web", "u1", "10"))));
+  EXPECT_NE(extender.Bind({"other", "default", "u1", "sgx-0"}).find("does not match"),
+            std::string::npos);
+  Extender no_binder(*store_, config_.scheduling, &seen_);
+  EXPECT_NE(no_binder.Bind({"web", "default", "u1", "sgx-0"}).find("no binder"), std::string::npos);
+}
+
+TEST(SeenPods, EvictsTheLeastRecentlySeen) {
+  SeenPods seen(2);
+  auto pod = [](const std::string& uid) {
+    Pod p;
+    p.uid = uid;
+    p.name = "pod-" + uid;
+    return p;
+  };
+  seen.Remember(pod("a"));
+  seen.Remember(pod("b"));
+  seen.Remember(pod("a"));  // seen again: now the most recent
+  seen.Remember(pod("c"));  // evicts b
+  EXPECT_NE(seen.Find("a"), nullptr);
+  EXPECT_EQ(seen.Find("b"), nullptr);
+  EXPECT_NE(seen.Find("c"), nullptr);
+  EXPECT_EQ(seen.size(), 2u);
+  seen.Remember(Pod{});  // no uid: ignored
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+}  // namespace
+}  // namespace epc

@@ -1,0 +1,280 @@
+#include "scheduler/wire/extender_args.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/k8s/decode.h"
+#include "tests/scheduler/testing/fixtures.h"
+
+namespace epc {
+namespace {
+
+using testing::Example;
+
+Result<ExtenderArgs> Decode(RequestBuffer& buffer) { return DecodeExtenderArgs(buffer.View()); }
+
+TEST(ExtenderArgs, DecodesTheFullModeExample) {
+  RequestBuffer body(Example("filter-full-mode.json"));
+  Result<ExtenderArgs> args = Decode(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_EQ(args->pod.name, "enclave-web-7d9f8");
+  EXPECT_EQ(args->pod.namespace_name, "default");
+  EXPECT_EQ(args->pod.uid, "4e406cee-4eaa-79ff-4612-4904a5c295d5");
+  EXPECT_FALSE(args->names_mode());
+  EXPECT_FALSE(args->node_names.has_value());
+  ASSERT_TRUE(args->nodes.has_value());
+  ASSERT_EQ(args->nodes->size(), 3u);
+  const char* names[] = {"aks-sgxpool-0", "aks-sgxpool-1", "aks-generalpool-0"};
+  for (size_t i = 0; i < 3; ++i) {
+    const WireNode& node = (*args->nodes)[i];
+    EXPECT_TRUE(node.decoded.error.empty()) << node.decoded.error;
+    EXPECT_EQ(node.decoded.node.name, names[i]);
+    // The raw text is the item exactly: an object, and it decodes to the same node.
+    ASSERT_FALSE(node.raw.empty());
+    EXPECT_EQ(node.raw.front(), '{');
+    EXPECT_EQ(node.raw.back(), '}');
+    NodeDecodeResult again = ParseNodeJson(node.raw);
+    EXPECT_TRUE(again.error.empty()) << again.error;
+    EXPECT_EQ(again.node.name, names[i]);
+    EXPECT_EQ(again.node.allocatable, node.decoded.node.allocatable);
+    // ... and it points into the request buffer, not a copy.
+    EXPECT_GE(node.raw.data(), body.text().data());
+    EXPECT_LE(node.raw.data() + node.raw.size(), body.text().data() + body.size());
+  }
+  EXPECT_EQ((*args->nodes)[0].decoded.node.allocatable.at(std::string(testing::kAzureEpc)).Value(),
+            168);
+}
+
+TEST(ExtenderArgs, DecodesTheNamesModeExample) {
+  RequestBuffer body(Example("filter-names-mode.json"));
+  Result<ExtenderArgs> args = Decode(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_TRUE(args->names_mode());
+  EXPECT_FALSE(args->nodes.has_value());
+  ASSERT_TRUE(args->node_names.has_value());
+  EXPECT_EQ(*args->node_names,
+            (std::vector<std::string>{"aks-sgxpool-0", "aks-sgxpool-1", "aks-generalpool-0"}));
+  EXPECT_EQ(args->pod.name, "enclave-web-7d9f8");
+}
+
+TEST(ExtenderArgs, KeysMatchInAnyCasingAndOrder) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  for (const char* fmt :
+       {R"({"pod": %s, "nodenames": ["a"], "nodes": null})", R"({"NODENAMES": ["a"], "POD": %s})",
+        R"({"nodeNames": ["a"], "Nodes": null, "Pod": %s})"}) {
+    std::string text(fmt);
+    text.replace(text.find("%s"), 2, pod);
+    RequestBuffer body(text);
+    Result<ExtenderArgs> args = Decode(body);
+    ASSERT_TRUE(args.ok()) << text << ": " << args.error();
+    EXPECT_TRUE(args->names_mode());
+    EXPECT_EQ(args->pod.uid, "u1");
+    EXPECT_EQ(*args->node_names, std::vector<std::string>{"a"});
+  }
+  // The list's own keys too.
+  RequestBuffer body(R"({"nodes": {"ITEMS": [{"metadata": {"name": "n1"}}]}, "pod": )" + pod + "}");
+  Result<ExtenderArgs> args = Decode(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  ASSERT_EQ(args->nodes->size(), 1u);
+  EXPECT_EQ((*args->nodes)[0].decoded.node.name, "n1");
+  EXPECT_EQ((*args->nodes)[0].raw, R"({"metadata": {"name": "n1"}})");
+}
+
+TEST(ExtenderArgs, NullOrMissingItemsIsAnEmptyList) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  for (std::string nodes :
+       {R"({"metadata": {}, "items": null})", R"({"metadata": {}})", R"({"items": []})"}) {
+    RequestBuffer body(R"({"Pod": )" + pod + R"(, "Nodes": )" + nodes + R"(, "NodeNames": null})");
+    Result<ExtenderArgs> args = Decode(body);
+    ASSERT_TRUE(args.ok()) << nodes << ": " << args.error();
+    ASSERT_TRUE(args->nodes.has_value());
+    EXPECT_TRUE(args->nodes->empty());
+    EXPECT_FALSE(args->names_mode());
+  }
+}
+
+TEST(ExtenderArgs, ANodeThatFailsToDecodeKeepsItsNameAndError) {
+  testing::NodeSpec spec = testing::SgxNode("sgx-bad");
+  spec.cpu = "4x";
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  RequestBuffer body(testing::FullModeArgs(
+      pod, {testing::NodeJson(testing::SgxNode("sgx-ok")), testing::NodeJson(spec)}));
+  Result<ExtenderArgs> args = Decode(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  ASSERT_EQ(args->nodes->size(), 2u);
+  EXPECT_TRUE((*args->nodes)[0].decoded.error.empty());
+  EXPECT_EQ((*args->nodes)[1].decoded.node.name, "sgx-bad");
+  EXPECT_NE((*args->nodes)[1].decoded.error.find("4x"), std::string::npos)
+      << (*args->nodes)[1].decoded.error;
+}
+
+TEST(ExtenderArgs, BothListsSetMeansFullMode) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  RequestBuffer body(R"({"Pod": )" + pod +
+                     R"(, "NodeNames": ["x"], "Nodes": {"items": [{"metadata": {"name": "x"}}]}})");
+  Result<ExtenderArgs> args = Decode(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_FALSE(args->names_mode());
+}
+
+struct BadCase {
+  std::string body;
+  std::string error_part;
+};
+
+TEST(ExtenderArgs, BadInputIsAnErrorThatSaysWhatIsWrong) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  const BadCase cases[] = {
+      {"", "request body is empty"},
+      {"   \n", "request body is empty"},
+      {"not json", "request body is not JSON"},
+      {"{\"Pod\": \"unterminated}", "request body is not JSON"},
+      {R"({"Pod": )", "request body is not JSON"},
+      {R"({"Pod": {"metadata": {"name": "p"}}, "NodeNames": ["a",)", "request body is not JSON"},
+      {"[1, 2]", "request body must be a JSON object, not an array"},
+      {"42", "request body must be a JSON object"},
+      {R"({"NodeNames": ["a"]})", "\"Pod\" is missing"},
+      {R"({"Pod": null, "NodeNames": ["a"]})", "\"Pod\" is null"},
+      {R"({"Pod": "pod", "NodeNames": ["a"]})", "\"Pod\" must be an object"},
+      {R"({"Pod": )" + pod + R"(, "NodeNames": [1, 2]})",
+       "\"NodeNames\" must be an array of strings"},
+      {R"({"Pod": )" + pod + R"(, "NodeNames": "a"})", "\"NodeNames\" must be an array of strings"},
+      {R"({"Pod": )" + pod + R"(, "NodeNames": [null]})",
+       "\"NodeNames\" must be an array of strings"},
+      {R"({"Pod": )" + pod + R"(, "Nodes": []})", "\"Nodes\" must be an object"},
+      {R"({"Pod": )" + pod + R"(, "Nodes": {"items": {}}})", "\"Nodes.items\" must be an array"},
+      {R"({"Pod": )" + pod + R"(, "Nodes": {"items": [{"metadata": {}}, 5]}})",
+       "\"Nodes.items[1]\" must be an object"},
+      {R"({"Pod": )" + pod + R"(, "Nodes": {"items": [{"metadata": {"name": "a"}, ]}})",
+       "request body is not JSON"},
+      {R"({"Pod": )" + pod + R"(, "Nodes": {"items": [{"metadata": {"name": "a"})",
+       "request body is not JSON"},
+      {"nope", "request body is not JSON"},
+      {"\"text\"", "request body must be a JSON object, not a scalar"},
+      {"null", "request body must be a JSON object, not a scalar"},
+      {"nul", "request body is not JSON"},
+      {R"({"Pod": )" + pod + R"(, "Nodes": null, "NodeNames": null})",
+       "\"Nodes\" and \"NodeNames\" are both"},
+      {R"({"Pod": )" + pod + "}", "\"Nodes\" and \"NodeNames\" are both"},
+      {R"({"Pod": )" + pod + R"(, "NodeNames": []} trailing)", "request body is not JSON"},
+      {R"({"Pod": {"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1x"}}}]}}, "NodeNames": []})",
+       "\"Pod\": "},
+  };
+  for (const BadCase& c : cases) {
+    RequestBuffer body(c.body);
+    Result<ExtenderArgs> args = Decode(body);
+    ASSERT_FALSE(args.ok()) << "accepted: " << c.body;
+    EXPECT_NE(args.error().find(c.error_part), std::string::npos)
+        << "body: " << c.body.substr(0, 200) << "\nerror: " << args.error()
+        << "\nwanted: " << c.error_part;
+  }
+}
+
+TEST(ExtenderArgs, NothingReadsPastTheBody) {
+  // A body cut right after a node item: the item parser must stop at the buffer's end.
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  std::string text = R"({"Pod": )" + pod + R"(, "Nodes": {"items": [{"metadata": {"name": "a"}}])";
+  RequestBuffer body(text);
+  Result<ExtenderArgs> args = Decode(body);
+  EXPECT_FALSE(args.ok());
+}
+
+TEST(RequestBuffer, GrowsAndKeepsPadding) {
+  RequestBuffer buffer;
+  std::string expected;
+  for (int i = 0; i < 1000; ++i) {
+    std::string chunk = "chunk" + std::to_string(i) + ",";
+    buffer.Append(chunk.data(), chunk.size());
+    expected += chunk;
+  }
+  EXPECT_EQ(buffer.text(), expected);
+  simdjson::padded_string_view view = buffer.View();
+  EXPECT_EQ(std::string_view(view), expected);
+  EXPECT_GE(view.padding(), simdjson::SIMDJSON_PADDING);
+}
+
+TEST(PreemptionArgs, DecodesTheNamesModeExample) {
+  RequestBuffer body(Example("preempt-names-mode.json"));
+  Result<ExtenderPreemptionArgs> args = DecodePreemptionArgs(body.View());
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_EQ(args->pod.name, "enclave-web-7d9f8");
+  ASSERT_EQ(args->candidates.size(), 1u);
+  EXPECT_EQ(args->candidates[0].node_name, "aks-sgxpool-0");
+  EXPECT_EQ(args->candidates[0].victims.pod_uids, std::vector<std::string>{"0b5e-victim-uid-1"});
+  EXPECT_EQ(args->candidates[0].victims.num_pdb_violations, 0);
+}
+
+TEST(PreemptionArgs, FullPodVictimsAreMatchedByMetadataUid) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  testing::PodSpec victim = testing::EpcPod("v", "victim-1", "20");
+  victim.node_name = "n1";
+  victim.phase = "Running";
+  RequestBuffer body(
+      testing::FullPreemptArgs(pod, {{"n1", {testing::PodJson(victim)}}, {"n2", {}}}));
+  Result<ExtenderPreemptionArgs> args = DecodePreemptionArgs(body.View());
+  ASSERT_TRUE(args.ok()) << args.error();
+  ASSERT_EQ(args->candidates.size(), 2u);
+  EXPECT_EQ(args->candidates[0].node_name, "n1");
+  EXPECT_EQ(args->candidates[0].victims.pod_uids, std::vector<std::string>{"victim-1"});
+  EXPECT_EQ(args->candidates[0].victims.num_pdb_violations, 1);
+  EXPECT_TRUE(args->candidates[1].victims.pod_uids.empty());
+}
+
+TEST(PreemptionArgs, BadInput) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  const BadCase cases[] = {
+      {R"({"NodeNameToMetaVictims": {}})", "\"Pod\" is missing"},
+      {R"({"Pod": )" + pod + R"(, "NodeNameToMetaVictims": []})",
+       "\"NodeNameToMetaVictims\" must be an object"},
+      {R"({"Pod": )" + pod + R"(, "NodeNameToMetaVictims": {"n": {"Pods": [{"uid": 5}]}}})",
+       "must be a string"},
+      {R"({"Pod": )" + pod + R"(, "NodeNameToMetaVictims": {"n": {"Pods": [{}]}}})",
+       "UID is missing"},
+      {R"({"Pod": )" + pod + R"(, "NodeNameToVictims": {"n": {"Pods": [{"metadata": {}}]}}})",
+       "has no metadata.uid"},
+      {R"({"Pod": )" + pod + R"(, "NodeNameToVictims": {"n": {"NumPDBViolations": "x"}}})",
+       "must be an integer"},
+  };
+  for (const BadCase& c : cases) {
+    RequestBuffer body(c.body);
+    auto args = DecodePreemptionArgs(body.View());
+    ASSERT_FALSE(args.ok()) << "accepted: " << c.body;
+    EXPECT_NE(args.error().find(c.error_part), std::string::npos) << args.error();
+  }
+}
+
+TEST(BindingArgs, DecodesTheExample) {
+  RequestBuffer body(Example("bind.json"));
+  Result<ExtenderBindingArgs> args = DecodeBindingArgs(body.View());
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_EQ(args->pod_name, "enclave-web-7d9f8");
+  EXPECT_EQ(args->pod_namespace, "default");
+  EXPECT_EQ(args->pod_uid, "4e406cee-4eaa-79ff-4612-4904a5c295d5");
+  EXPECT_EQ(args->node, "aks-sgxpool-0");
+}
+
+TEST(BindingArgs, CasingAndMissingFields) {
+  RequestBuffer ok(R"({"podname": "a", "PODNAMESPACE": "b", "podUID": "c", "node": "d"})");
+  Result<ExtenderBindingArgs> args = DecodeBindingArgs(ok.View());
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_EQ(args->pod_uid, "c");
+  RequestBuffer missing(R"({"PodName": "a", "PodNamespace": "b", "PodUID": "c"})");
+  auto bad = DecodeBindingArgs(missing.View());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), "\"Node\" is missing");
+  RequestBuffer wrong(R"({"PodName": 1})");
+  bad = DecodeBindingArgs(wrong.View());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), "\"PodName\" must be a string");
+}
+
+TEST(KeyIs, FoldsAsciiCaseOnly) {
+  EXPECT_TRUE(KeyIs("nodenames", "NodeNames"));
+  EXPECT_TRUE(KeyIs("NODENAMES", "NodeNames"));
+  EXPECT_FALSE(KeyIs("NodeName", "NodeNames"));
+  EXPECT_FALSE(KeyIs("Node_Names", "NodeNames"));
+}
+
+}  // namespace
+}  // namespace epc

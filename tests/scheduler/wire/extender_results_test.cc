@@ -1,0 +1,97 @@
+#include "scheduler/wire/extender_results.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace epc {
+namespace {
+
+using nlohmann::json;
+
+TEST(FilterResult, FullModeReturnsTheNodesAsReceived) {
+  FilterAnswer answer;
+  answer.names_mode = false;
+  answer.passing_nodes_json = {R"({"metadata": {"name": "a"}, "x": [1, 2.50]})",
+                               R"({"metadata":{"name":"b"}})"};
+  answer.failed = {{"c", "insufficient EPC: requested 10 MiB, free 4 MiB of 168 MiB"}};
+  answer.unresolvable = {{"d", "pod requests 10 MiB of EPC but the node advertises no EPC"}};
+  std::string text = EncodeFilterResult(answer);
+  // Byte for byte: the items are not re-serialized (2.50 stays 2.50).
+  EXPECT_NE(
+      text.find(
+          R"("items":[{"metadata": {"name": "a"}, "x": [1, 2.50]},{"metadata":{"name":"b"}}])"),
+      std::string::npos)
+      << text;
+  json j = json::parse(text);
+  EXPECT_EQ(j["Nodes"]["items"].size(), 2u);
+  EXPECT_EQ(j["Nodes"]["items"][1]["metadata"]["name"], "b");
+  EXPECT_TRUE(j["Nodes"]["metadata"].is_object());
+  EXPECT_TRUE(j["NodeNames"].is_null());
+  EXPECT_EQ(j["FailedNodes"]["c"], "insufficient EPC: requested 10 MiB, free 4 MiB of 168 MiB");
+  EXPECT_EQ(j["FailedAndUnresolvableNodes"].size(), 1u);
+  EXPECT_EQ(j["Error"], "");
+}
+
+TEST(FilterResult, NamesModeAnswersNodeNames) {
+  FilterAnswer answer;
+  answer.names_mode = true;
+  answer.passing_node_names = {"a", "b"};
+  json j = json::parse(EncodeFilterResult(answer));
+  EXPECT_TRUE(j["Nodes"].is_null());
+  EXPECT_EQ(j["NodeNames"], json({"a", "b"}));
+  EXPECT_TRUE(j["FailedNodes"].is_object());
+  EXPECT_TRUE(j["FailedNodes"].empty());
+  EXPECT_TRUE(j["FailedAndUnresolvableNodes"].empty());
+}
+
+TEST(FilterResult, EmptyAnswersAreStillWellFormed) {
+  FilterAnswer full;
+  EXPECT_EQ(
+      EncodeFilterResult(full),
+      R"({"Nodes":{"metadata":{},"items":[]},"NodeNames":null,"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})");
+  FilterAnswer names;
+  names.names_mode = true;
+  EXPECT_EQ(
+      EncodeFilterResult(names),
+      R"({"Nodes":null,"NodeNames":[],"FailedNodes":{},"FailedAndUnresolvableNodes":{},"Error":""})");
+}
+
+TEST(JsonString, EscapesEverythingJsonNeeds) {
+  std::string out;
+  AppendJsonString(out, std::string("a\"b\\c\nd\te\x01\x1f/\xc3\xa9", 14));
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f/\xc3\xa9\"");
+  EXPECT_EQ(json::parse(out).get<std::string>(), std::string("a\"b\\c\nd\te\x01\x1f/\xc3\xa9", 14));
+}
+
+TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
+  std::string out;
+  AppendJsonString(out, std::string("x\xff\xc3y\xed\xa0\x80", 7));  // stray, truncated, surrogate
+  json parsed = json::parse(out);                                   // would throw on invalid UTF-8
+  EXPECT_EQ(parsed.get<std::string>().substr(0, 1), "x");
+  EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(Priorities, BareArrayOfHostAndScore) {
+  EXPECT_EQ(EncodePriorities({{"a", 10}, {"b\"", 0}}),
+            R"([{"Host":"a","Score":10},{"Host":"b\"","Score":0}])");
+  EXPECT_EQ(EncodePriorities({}), "[]");
+}
+
+TEST(Preemption, MetaVictims) {
+  std::string text = EncodePreemptionResult({{"n1", {"u1", "u2"}, 1}, {"n2", {}, 0}});
+  EXPECT_EQ(
+      text,
+      R"({"NodeNameToMetaVictims":{"n1":{"Pods":[{"UID":"u1"},{"UID":"u2"}],"NumPDBViolations":1},)"
+      R"("n2":{"Pods":[],"NumPDBViolations":0}}})");
+  EXPECT_EQ(EncodePreemptionResult({}), R"({"NodeNameToMetaVictims":{}})");
+}
+
+TEST(Binding, ErrorField) {
+  EXPECT_EQ(EncodeBindingResult(""), R"({"Error":""})");
+  EXPECT_EQ(EncodeBindingResult("no \"x\""), R"({"Error":"no \"x\""})");
+  EXPECT_EQ(EncodeErrorBody("bad"), R"({"error":"bad"})");
+}
+
+}  // namespace
+}  // namespace epc
