@@ -1,6 +1,7 @@
 // epc-extender: the kube-scheduler extender daemon.
 //
-//   epc-extender --config FILE [--v N] [--bind-address ADDR] [--port N] [--state FILE]
+//   epc-extender --config FILE [--kubeconfig FILE | --state FILE] [--v N] [--bind-address ADDR]
+//                [--port N] [--reservation-ttl-seconds N] [--max-cache-staleness-seconds N]
 //                [--version] [--help]
 //
 // Flags override the config file. Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 1 for a
@@ -8,10 +9,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,8 +25,13 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/k8s/api_client.h"
+#include "common/k8s/client_config.h"
+#include "common/k8s/cluster_informer.h"
+#include "common/k8s/decode.h"
 #include "common/state/cluster_state.h"
 #include "common/util/logging.h"
+#include "scheduler/extender/api_binder.h"
 #include "scheduler/extender/binder.h"
 #include "scheduler/extender/extender.h"
 #include "scheduler/extender/seen_pods.h"
@@ -41,8 +51,15 @@ Flags (--flag=value and --flag value both work; flags override the config file):
   --config FILE          configuration file (YAML; see examples/config.yaml)
   --bind-address ADDR    address to listen on (extender.bindAddress)
   --port N               port to listen on, 0 for any free port (extender.port)
-  --state FILE           load nodes and pods from a JSON file {"nodes": [...], "pods": [...]}
-                         into the cluster state at start (until the API watch lands)
+  --kubeconfig FILE      the cluster to watch and bind in (default: $KUBECONFIG, else the
+                         in-cluster service account)
+  --state FILE           no cluster: load nodes and pods from a JSON file
+                         {"nodes": [...], "pods": [...]} instead (demos, tests)
+  --reservation-ttl-seconds N
+                         how long filter holds a pod's EPC until the pod is seen bound (30)
+  --max-cache-staleness-seconds N
+                         /readyz fails when the watch has not heard from the API server for
+                         this long (120)
   --v N                  log verbosity (2: one line per request)
   --version              print the version and exit
   --help, -h             print this help and exit
@@ -50,6 +67,9 @@ Flags (--flag=value and --flag value both work; flags override the config file):
 
 struct Flags {
   std::string config;
+  std::string kubeconfig;
+  int reservation_ttl_seconds = 30;
+  int max_staleness_seconds = 120;
   std::optional<std::string> bind_address;
   std::optional<int> port;
   std::optional<std::string> state;
@@ -93,7 +113,8 @@ std::variant<Flags, UsageError> ParseFlags(int argc, char** argv) {
       continue;
     }
     const bool known = name == "config" || name == "v" || name == "bind-address" ||
-                       name == "port" || name == "state";
+                       name == "port" || name == "state" || name == "kubeconfig" ||
+                       name == "reservation-ttl-seconds" || name == "max-cache-staleness-seconds";
     if (!known) return UsageError{"unknown flag --" + std::string(name)};
     if (!value) {
       if (i + 1 >= argc) return UsageError{"flag --" + std::string(name) + " needs a value"};
@@ -104,6 +125,15 @@ std::variant<Flags, UsageError> ParseFlags(int argc, char** argv) {
       have_config = true;
     } else if (name == "state") {
       flags.state = std::string(*value);
+    } else if (name == "kubeconfig") {
+      flags.kubeconfig = std::string(*value);
+    } else if (name == "reservation-ttl-seconds" || name == "max-cache-staleness-seconds") {
+      auto v = ParseInt(*value);
+      if (!v || *v <= 0)
+        return UsageError{"--" + std::string(name) + " must be a positive integer, not \"" +
+                          std::string(*value) + "\""};
+      (name == "reservation-ttl-seconds" ? flags.reservation_ttl_seconds
+                                         : flags.max_staleness_seconds) = *v;
     } else if (name == "bind-address") {
       flags.bind_address = std::string(*value);
     } else if (name == "v") {
@@ -121,6 +151,9 @@ std::variant<Flags, UsageError> ParseFlags(int argc, char** argv) {
   }
   if (!flags.help && !flags.version && (!have_config || flags.config.empty())) {
     return UsageError{"--config FILE is required"};
+  }
+  if (flags.state && !flags.kubeconfig.empty()) {
+    return UsageError{"--state and --kubeconfig exclude each other"};
   }
   return flags;
 }
@@ -154,6 +187,12 @@ int main(int argc, char** argv) {
 
   epc::Logger log(std::cerr, flags.verbosity);
   epc::ClusterStore store(config.epc_resources, epc::PoolClassifier(config.pools));
+  epc::SeenPods seen;
+  std::unique_ptr<epc::Binder> binder;
+  std::unique_ptr<epc::ClusterInformer> informer;
+  epc::ExtenderServer::PodLookup pod_lookup;
+  std::function<std::string()> readiness = [] { return std::string(); };
+
   if (flags.state) {
     auto summary = epc::LoadStateFile(*flags.state, store);
     if (!summary) {
@@ -162,14 +201,66 @@ int main(int argc, char** argv) {
     }
     log.Info("loaded " + std::to_string(summary->nodes) + " nodes and " +
              std::to_string(summary->pods) + " pods from " + *flags.state);
+    binder = std::make_unique<epc::StoreBinder>(store, seen);
+    pod_lookup = [pods = std::move(summary.value().all_pods)](
+                     const std::string& ns, const std::string& name) -> epc::Result<epc::Pod> {
+      for (const epc::Pod& p : pods) {
+        if (p.namespace_name == ns && p.name == name) return p;
+      }
+      return epc::Error{"pod " + ns + "/" + name + " is not in the state file"};
+    };
+  } else {
+    auto client_config = epc::ResolveClientConfig(flags.kubeconfig);
+    if (!client_config) {
+      std::cerr << "epc-extender: " << client_config.error()
+                << " (use --kubeconfig FILE, or --state FILE to run without a cluster)\n";
+      return 1;
+    }
+    auto client = epc::ApiClient::Create(client_config.value());
+    if (!client) {
+      std::cerr << "epc-extender: " << client.error() << "\n";
+      return 1;
+    }
+    log.Info("watching nodes and pods at " + client_config->Server() + " (" +
+             client_config->source + ")");
+    std::shared_ptr<epc::ApiClient> api = client.value();
+    binder = std::make_unique<epc::ApiBinder>(api);
+    epc::ReflectorOptions reflector_options;
+    // Reconnect well within the staleness bound so a quiet, healthy watch stays fresh.
+    reflector_options.watch_timeout =
+        std::chrono::seconds(std::max(1, std::min(300, flags.max_staleness_seconds / 2)));
+    informer = std::make_unique<epc::ClusterInformer>(api, store, log, reflector_options);
+    pod_lookup = [api](const std::string& ns, const std::string& name) -> epc::Result<epc::Pod> {
+      auto res =
+          api->Get("/api/v1/namespaces/" + epc::UrlEncode(ns) + "/pods/" + epc::UrlEncode(name));
+      if (!res) return epc::Error{res.error()};
+      if (!res->ok()) return epc::Error{"pod " + ns + "/" + name + ": " + res->ErrorMessage()};
+      return epc::ParsePodJson(res->body);
+    };
+    const auto bound = std::chrono::seconds(flags.max_staleness_seconds);
+    epc::ClusterInformer* watch = informer.get();
+    readiness = [watch, bound]() -> std::string {
+      if (!watch->Synced()) return "the node and pod caches have not synced with the API server";
+      const auto age = watch->Staleness();
+      if (age > bound) {
+        return "the cluster state is " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(age).count()) +
+               "s old (bound " + std::to_string(bound.count()) +
+               "s): the API server is unreachable";
+      }
+      return std::string();
+    };
   }
 
-  epc::SeenPods seen;
-  epc::StoreBinder binder(store, seen);
+  epc::ExtenderOptions options;
+  options.reservation_ttl = std::chrono::seconds(flags.reservation_ttl_seconds);
   epc::Extender extender(store, config.scheduling, &seen,
-                         config.extender.enable_bind ? &binder : nullptr);
+                         config.extender.enable_bind ? binder.get() : nullptr, options);
   epc::ExtenderMetrics metrics;
   epc::ExtenderServer server(config.extender, extender, metrics, log);
+  server.set_readiness(readiness);
+  server.set_pod_lookup(pod_lookup);
+  if (informer) informer->Start();
 
   // Signals go to one thread that stops the server; every other thread has them blocked.
   sigset_t signals;
@@ -206,6 +297,7 @@ int main(int argc, char** argv) {
   served = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  if (informer) informer->Stop();
   log.Info("stopped");
   return 0;
 }

@@ -38,17 +38,45 @@ std::string UnknownNodeMessage(std::string_view name) {
   return "node \"" + std::string(name) + "\" is not in the extender's cluster state";
 }
 
-Extender::Extender(ClusterStore& store, SchedulingPolicy policy, SeenPods* seen, Binder* binder)
-    : store_(store), seen_(seen), binder_(binder) {
+Extender::Extender(ClusterStore& store, SchedulingPolicy policy, SeenPods* seen, Binder* binder,
+                   ExtenderOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      reservations_(options_.reservation_ttl),
+      seen_(seen),
+      binder_(binder) {
   predicate_.epc = &store_.epc();
   predicate_.policy = policy;
   predicate_.checks = CheckSet::Extender();
+}
+
+NodeInfo Extender::WithHolds(const NodeInfo& info, std::string_view pod_uid) const {
+  NodeInfo out = info;
+  out.requested.epc_bytes += reservations_.HeldOn(info.node->name, pod_uid);
+  return out;
+}
+
+std::unique_lock<std::mutex> Extender::LockReservations(const ClusterSnapshot& snapshot) const {
+  std::unique_lock lock(mu_);
+  reservations_.Prune(snapshot, options_.now());
+  return lock;
+}
+
+size_t Extender::held_pods() const {
+  std::lock_guard lock(mu_);
+  return reservations_.size();
 }
 
 FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   if (seen_ != nullptr) seen_->Remember(args.pod);
   const PodInfo pod = MakePodInfo(args.pod, store_.epc());
   std::shared_ptr<const ClusterSnapshot> snapshot = store_.Snapshot();
+  // One filter at a time: the check against other pods' holds and this pod's own hold must not
+  // interleave with another filter's.
+  const auto lock = LockReservations(*snapshot);
+  const bool holds = !reservations_.empty();
+  const std::string& uid = args.pod.uid;
+  std::unordered_set<std::string> passed;  // where this pod's EPC gets held
 
   FilterOutcome out;
   out.answer.names_mode = args.names_mode();
@@ -62,13 +90,16 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
         out.rejection_reasons.emplace_back(kReasonUnknownNode);
         continue;
       }
-      FitResult fit = predicate_.Fit(pod, *info);
+      FitResult fit =
+          holds ? predicate_.Fit(pod, WithHolds(*info, uid)) : predicate_.Fit(pod, *info);
       if (fit.fits()) {
         out.answer.passing_node_names.push_back(name);
+        if (pod.wants_epc()) passed.insert(name);
       } else {
         Record(out, name, fit);
       }
     }
+    reservations_.Hold(uid, pod.request.epc_bytes, std::move(passed), options_.now());
     return out;
   }
 
@@ -82,25 +113,35 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
       continue;
     }
     NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
+    if (holds) info.requested.epc_bytes += reservations_.HeldOn(info.node->name, uid);
     FitResult fit = predicate_.Fit(pod, info);
     if (fit.fits()) {
       out.answer.passing_nodes_json.push_back(node.raw);
+      if (pod.wants_epc()) passed.insert(node.decoded.node.name);
     } else {
       Record(out, node.decoded.node.name, fit);
     }
   }
+  reservations_.Hold(uid, pod.request.epc_bytes, std::move(passed), options_.now());
   return out;
 }
 
 std::vector<HostPriority> Extender::Prioritize(const ExtenderArgs& args) const {
   const PodInfo pod = MakePodInfo(args.pod, store_.epc());
   std::shared_ptr<const ClusterSnapshot> snapshot = store_.Snapshot();
+  const auto lock = LockReservations(*snapshot);
+  const bool holds = !reservations_.empty();
+  const std::string& uid = args.pod.uid;
   std::vector<HostPriority> out;
   if (args.names_mode()) {
     out.reserve(args.node_names->size());
     for (const std::string& name : *args.node_names) {
       const NodeInfo* info = snapshot->FindNode(name);
-      out.push_back({name, info == nullptr ? 0 : predicate_.Score(pod, *info)});
+      int score = 0;
+      if (info != nullptr) {
+        score = holds ? predicate_.Score(pod, WithHolds(*info, uid)) : predicate_.Score(pod, *info);
+      }
+      out.push_back({name, score});
     }
     return out;
   }
@@ -112,6 +153,7 @@ std::vector<HostPriority> Extender::Prioritize(const ExtenderArgs& args) const {
       continue;
     }
     NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
+    if (holds) info.requested.epc_bytes += reservations_.HeldOn(info.node->name, uid);
     out.push_back({node.decoded.node.name, predicate_.Score(pod, info)});
   }
   return out;
@@ -149,6 +191,9 @@ std::string Extender::Bind(const ExtenderBindingArgs& args) {
   if (binder_ == nullptr) return "this extender has no binder configured; cannot bind";
   Result<bool> bound = binder_->Bind(args.pod_namespace, args.pod_name, args.pod_uid, args.node);
   if (!bound) return bound.error();
+  // Bound: the hold stays on the chosen node alone until the watch shows the binding.
+  std::lock_guard lock(mu_);
+  reservations_.Narrow(args.pod_uid, args.node, options_.now());
   return {};
 }
 

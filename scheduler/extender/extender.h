@@ -7,14 +7,21 @@
 //   Prioritize Predicate::Score (0..10) for each node given.
 //   Preempt    keeps a candidate node only if the pod fits once the proposed victims are gone.
 //   Bind       hands the pod to the Binder.
+// Filter and prioritize see each node's requested EPC plus the EPC other pods hold between
+// filter and bind (reservations.h); filter calls are serialized so a check and its hold are one
+// step.
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/policy/fit.h"
 #include "common/state/cluster_state.h"
 #include "scheduler/extender/binder.h"
+#include "scheduler/extender/reservations.h"
 #include "scheduler/extender/seen_pods.h"
 #include "scheduler/wire/extender_args.h"
 #include "scheduler/wire/extender_results.h"
@@ -31,12 +38,21 @@ struct FilterOutcome {
   std::vector<std::string> rejection_reasons;
 };
 
+struct ExtenderOptions {
+  // How long filter holds a pod's EPC when the pod is not seen bound.
+  std::chrono::milliseconds reservation_ttl{30'000};
+  // The clock reservations expire by; injectable for tests.
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
+};
+
 class Extender {
  public:
   // `store` supplies the EPC resources and pool classifier; `seen` (may be null) remembers the
   // pods filter saw for StoreBinder; `binder` (may be null) serves bind.
   Extender(ClusterStore& store, SchedulingPolicy policy, SeenPods* seen = nullptr,
-           Binder* binder = nullptr);
+           Binder* binder = nullptr, ExtenderOptions options = {});
 
   FilterOutcome Filter(const ExtenderArgs& args);
   std::vector<HostPriority> Prioritize(const ExtenderArgs& args) const;
@@ -47,10 +63,20 @@ class Extender {
   void set_binder(Binder* binder) { binder_ = binder; }
   const Predicate& predicate() const { return predicate_; }
   ClusterStore& store() { return store_; }
+  const ClusterStore& store() const { return store_; }
+
+  // The node's info with other pods' holds added to its requested EPC.
+  NodeInfo WithHolds(const NodeInfo& info, std::string_view pod_uid) const;
+  // Locks the reservations and prunes them against `snapshot`; for callers outside the verbs.
+  std::unique_lock<std::mutex> LockReservations(const ClusterSnapshot& snapshot) const;
+  size_t held_pods() const;
 
  private:
   ClusterStore& store_;
   Predicate predicate_;
+  const ExtenderOptions options_;
+  mutable std::mutex mu_;  // serializes filter; guards reservations_
+  mutable Reservations reservations_;
   SeenPods* seen_;
   Binder* binder_;
 };

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scheduler/extender/explain.h"
 #include "scheduler/version.h"
 #include "scheduler/wire/extender_args.h"
 #include "scheduler/wire/extender_results.h"
@@ -89,7 +90,7 @@ std::string ClientOf(const httplib::Request& req) {
 ExtenderServer::ExtenderServer(ExtenderConfig config, Extender& extender, ExtenderMetrics& metrics,
                                Logger& log)
     : config_(std::move(config)), extender_(extender), metrics_(metrics), log_(log), ready_([] {
-        return true;
+        return std::string();
       }) {
   const std::string& p = config_.url_prefix;
   routes_ = {
@@ -290,6 +291,17 @@ void ExtenderServer::Dispatch(const std::string& method, const httplib::Request&
   auto drain = [&] {
     if (reader != nullptr) (*reader)([](const char*, size_t) { return true; });
   };
+  if (req.path.rfind("/explain/", 0) == 0) {
+    drain();
+    if (method != "GET") {
+      res.set_header("Allow", "GET, HEAD");
+      Fail(res, "explain", 405, "method_not_allowed", "use GET for /explain, not " + req.method,
+           req);
+      return;
+    }
+    HandleExplain(req, res);
+    return;
+  }
   const Route* route = nullptr;
   for (const Route& r : routes_) {
     if (r.path == req.path) {
@@ -308,7 +320,7 @@ void ExtenderServer::Dispatch(const std::string& method, const httplib::Request&
     Fail(res, "unknown", 404, "unknown_path",
          "no such path \"" + req.path + "\"; the extender serves POST " + verbs +
              " (check urlPrefix in the scheduler's extender configuration) and GET /healthz, "
-             "/readyz, /metrics, /version",
+             "/readyz, /metrics, /version, /explain/<namespace>/<pod>",
          req);
     return;
   }
@@ -329,9 +341,8 @@ void ExtenderServer::Dispatch(const std::string& method, const httplib::Request&
       metrics_.ObserveRequest(route->name, "ok");
       return;
     case RouteKind::kReadyz:
-      if (!ready_()) {
-        Fail(res, route->name, 503, "not_ready", "not ready: the cluster state is not synced yet",
-             req);
+      if (const std::string why = ready_(); !why.empty()) {
+        Fail(res, route->name, 503, "not_ready", "not ready: " + why, req);
         return;
       }
       res.set_content("ok", "text/plain");
@@ -355,6 +366,38 @@ void ExtenderServer::Dispatch(const std::string& method, const httplib::Request&
     default:
       HandleVerb(*route, req, res, reader);
   }
+}
+
+void ExtenderServer::HandleExplain(const httplib::Request& req, httplib::Response& res) {
+  const std::string rest = req.path.substr(std::string_view("/explain/").size());
+  const size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size() ||
+      rest.find('/', slash + 1) != std::string::npos) {
+    Fail(res, "explain", 400, "bad_explain_path",
+         "use GET /explain/<namespace>/<pod>, not " + req.path, req);
+    return;
+  }
+  const std::string ns = rest.substr(0, slash);
+  const std::string name = rest.substr(slash + 1);
+  if (!pod_lookup_) {
+    Fail(res, "explain", 404, "pod_not_found", "this extender has no source of pods to explain",
+         req);
+    return;
+  }
+  Result<Pod> pod = pod_lookup_(ns, name);
+  if (!pod.ok()) {
+    Fail(res, "explain", 404, "pod_not_found", pod.error(), req);
+    return;
+  }
+  const Explanation e = Explain(extender_, pod.value());
+  const std::string accept = req.get_header_value("Accept");
+  if (accept.find("text/plain") != std::string::npos &&
+      accept.find("application/json") == std::string::npos) {
+    res.set_content(ExplanationText(e), "text/plain; charset=utf-8");
+  } else {
+    res.set_content(ExplanationJson(e), "application/json");
+  }
+  metrics_.ObserveRequest("explain", "ok");
 }
 
 void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,

@@ -51,8 +51,11 @@ class ExtenderServer {
 
   int port() const { return port_; }
   bool tls() const { return config_.tls.enabled(); }
-  // /readyz answers 200 while this returns true (default: always).
-  void set_readiness(std::function<bool()> ready) { ready_ = std::move(ready); }
+  // /readyz answers 200 while this returns "" (default: always), else 503 with the reason.
+  void set_readiness(std::function<std::string()> ready) { ready_ = std::move(ready); }
+  // Where GET /explain/<namespace>/<pod> finds pods; without it /explain answers 404.
+  using PodLookup = std::function<Result<Pod>(const std::string& ns, const std::string& name)>;
+  void set_pod_lookup(PodLookup lookup) { pod_lookup_ = std::move(lookup); }
 
  private:
   struct Route;
@@ -68,7 +71,10 @@ class ExtenderServer {
   Extender& extender_;
   ExtenderMetrics& metrics_;
   Logger& log_;
-  std::function<bool()> ready_;
+  void HandleExplain(const httplib::Request& req, httplib::Response& res);
+
+  std::function<std::string()> ready_;
+  PodLookup pod_lookup_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<Route> routes_;
   int port_ = -1;

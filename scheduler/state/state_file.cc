@@ -85,6 +85,7 @@ Result<StateFileSummary> LoadStateJson(std::string_view json, std::string_view s
     store.UpsertPod(pod);
     ++summary.pods;
   }
+  summary.all_pods = std::move(pods);
   return summary;
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/state/cluster_state.h"
 #include "common/util/result.h"
@@ -15,6 +16,7 @@ namespace epc {
 struct StateFileSummary {
   size_t nodes = 0;
   size_t pods = 0;
+  std::vector<Pod> all_pods;  // pending ones too, for /explain
 };
 
 // Errors name the file and the item: `state.json: nodes[1] ("sgx-0"): allocatable["cpu"]: ...`.

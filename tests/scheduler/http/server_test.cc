@@ -321,10 +321,11 @@ TEST(Server, HealthReadyVersion) {
   EXPECT_TRUE(std::regex_match(j["version"].get<std::string>(), std::regex(R"(\d+\.\d+\.\d+.*)")))
       << j;
 
-  t.server.set_readiness([] { return false; });
+  t.server.set_readiness([] { return std::string("the cluster state is 200s old"); });
   res = cli.Get("/readyz");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503);
+  EXPECT_NE(res->body.find("the cluster state is 200s old"), std::string::npos) << res->body;
 }
 
 TEST(Server, MetricsAfterTraffic) {

@@ -1,0 +1,175 @@
+// Holds between filter and bind: back-to-back pods never both get the last free EPC.
+#include "scheduler/extender/reservations.h"
+
+#include <gtest/gtest.h>
+
+#include "scheduler/extender/explain.h"
+#include "scheduler/extender/extender.h"
+#include "tests/testing/builders.h"
+
+namespace epc {
+namespace {
+
+using testing::kAzureEpc;
+using testing::NodeBuilder;
+using testing::PodBuilder;
+using Clock = std::chrono::steady_clock;
+
+// Records binds without touching the store, as the API binder does (the watch shows it later).
+class RecordingBinder : public Binder {
+ public:
+  Result<bool> Bind(std::string_view, std::string_view name, std::string_view,
+                    std::string_view node) override {
+    bound.emplace_back(std::string(name), std::string(node));
+    return true;
+  }
+  std::vector<std::pair<std::string, std::string>> bound;
+};
+
+class HoldsTest : public ::testing::Test {
+ protected:
+  HoldsTest()
+      : store_(EpcResources(), PoolClassifier({PoolSpec{"sgx", true, {}}})),
+        extender_(store_, SchedulingPolicy{}, nullptr, &binder_, Options()) {
+    // 25 MiB free on each node.
+    store_.UpsertNode(NodeBuilder("sgx-x").Allocatable(kAzureEpc, "168").Build());
+    store_.UpsertNode(NodeBuilder("sgx-y").Allocatable(kAzureEpc, "168").Build());
+    store_.UpsertPod(PodBuilder("base-x").Request(kAzureEpc, "143").OnNode("sgx-x").Build());
+    store_.UpsertPod(PodBuilder("base-y").Request(kAzureEpc, "143").OnNode("sgx-y").Build());
+  }
+  ExtenderOptions Options() {
+    ExtenderOptions o;
+    o.reservation_ttl = std::chrono::seconds(30);
+    o.now = [this] { return now_; };
+    return o;
+  }
+  std::vector<std::string> Passing(const Pod& pod) {
+    ExtenderArgs args;
+    args.pod = pod;
+    args.node_names = std::vector<std::string>{"sgx-x", "sgx-y"};
+    return extender_.Filter(args).answer.passing_node_names;
+  }
+  using Names = std::vector<std::string>;
+
+  Clock::time_point now_ = Clock::time_point{} + std::chrono::hours(1);
+  ClusterStore store_;
+  RecordingBinder binder_;
+  Extender extender_;
+};
+
+TEST_F(HoldsTest, BackToBackPodsDoNotShareTheLastFreeEpc) {
+  const Pod a = PodBuilder("a").Request(kAzureEpc, "20").Build();
+  const Pod b = PodBuilder("b").Request(kAzureEpc, "20").Build();
+  EXPECT_EQ(Passing(a), (Names{"sgx-x", "sgx-y"}));
+  // a holds 20 MiB on both nodes it passed: 5 MiB left for b anywhere.
+  EXPECT_EQ(Passing(b), Names{});
+  EXPECT_EQ(extender_.held_pods(), 1u);
+  // Filtering a again does not count a's own hold against it.
+  EXPECT_EQ(Passing(a), (Names{"sgx-x", "sgx-y"}));
+}
+
+TEST_F(HoldsTest, SmallPodsStillFitBesideAHold) {
+  EXPECT_EQ(Passing(PodBuilder("a").Request(kAzureEpc, "20").Build()).size(), 2u);
+  EXPECT_EQ(Passing(PodBuilder("small").Request(kAzureEpc, "5").Build()).size(), 2u);
+  EXPECT_EQ(Passing(PodBuilder("six").Request(kAzureEpc, "6").Build()).size(), 0u);
+  // Pods without EPC hold nothing and are not held back.
+  EXPECT_EQ(Passing(PodBuilder("web").Request("cpu", "1").Build()).size(), 2u);
+}
+
+TEST_F(HoldsTest, BindNarrowsTheHoldToTheChosenNode) {
+  const Pod a = PodBuilder("a").Request(kAzureEpc, "20").Build();
+  ASSERT_EQ(Passing(a).size(), 2u);
+  ExtenderBindingArgs bind{a.name, a.namespace_name, a.uid, "sgx-x"};
+  EXPECT_EQ(extender_.Bind(bind), "");
+  ASSERT_EQ(binder_.bound.size(), 1u);
+  const Pod b = PodBuilder("b").Request(kAzureEpc, "20").Build();
+  EXPECT_EQ(Passing(b), Names{"sgx-y"});
+}
+
+TEST_F(HoldsTest, HoldEndsWhenThePodIsSeenBound) {
+  Pod a = PodBuilder("a").Request(kAzureEpc, "20").Build();
+  ASSERT_EQ(Passing(a).size(), 2u);
+  a.node_name = "sgx-x";
+  a.phase = "Running";
+  store_.UpsertPod(a);  // the watch shows the binding: real use replaces the hold
+  const Pod b = PodBuilder("b").Request(kAzureEpc, "20").Build();
+  EXPECT_EQ(Passing(b), Names{"sgx-y"});
+  EXPECT_EQ(extender_.held_pods(), 1u) << "only b's hold is left";
+}
+
+TEST_F(HoldsTest, HoldExpiresAfterTheTtl) {
+  ASSERT_EQ(Passing(PodBuilder("a").Request(kAzureEpc, "20").Build()).size(), 2u);
+  const Pod b = PodBuilder("b").Request(kAzureEpc, "20").Build();
+  now_ += std::chrono::seconds(29);
+  EXPECT_EQ(Passing(b).size(), 0u);
+  now_ += std::chrono::seconds(2);
+  EXPECT_EQ(Passing(b).size(), 2u);
+}
+
+TEST_F(HoldsTest, PrioritizeCountsOtherPodsHolds) {
+  ASSERT_EQ(Passing(PodBuilder("a").Request(kAzureEpc, "20").Build()).size(), 2u);
+  ExtenderBindingArgs bind{"a", "default", "uid-default-a", "sgx-x"};
+  ASSERT_EQ(extender_.Bind(bind), "");
+  ExtenderArgs args;
+  args.pod = PodBuilder("c").Request(kAzureEpc, "4").Build();
+  args.node_names = std::vector<std::string>{"sgx-x", "sgx-y"};
+  const auto scores = extender_.Prioritize(args);
+  ASSERT_EQ(scores.size(), 2u);
+  // binpack: x is fuller with a's hold (143 + 20 + 4 = 167 of 168) than y (147 of 168).
+  EXPECT_EQ(scores[0].score, 10);
+  EXPECT_EQ(scores[1].score, 9);
+}
+
+TEST_F(HoldsTest, ExplainNamesFreeEpcHoldsAndTheBestNode) {
+  ASSERT_EQ(Passing(PodBuilder("a").Request(kAzureEpc, "20").Build()).size(), 2u);
+  ASSERT_EQ(extender_.Bind({"a", "default", "uid-default-a", "sgx-x"}), "");
+  const Explanation e = Explain(extender_, PodBuilder("b").Request(kAzureEpc, "10").Build());
+  EXPECT_EQ(e.pod, "default/b");
+  ASSERT_EQ(e.nodes.size(), 2u);
+  EXPECT_EQ(e.nodes[0].node, "sgx-y");
+  EXPECT_EQ(e.nodes[0].verdict, "fits");
+  EXPECT_EQ(e.nodes[1].node, "sgx-x");
+  EXPECT_EQ(e.nodes[1].verdict, "unschedulable");
+  EXPECT_EQ(e.nodes[1].reason, "insufficient EPC: requested 10 MiB, free 5 MiB of 168 MiB");
+  ASSERT_TRUE(e.best_node.has_value());
+  EXPECT_EQ(*e.best_node, "sgx-y");
+  ASSERT_EQ(e.pools.size(), 1u);
+  EXPECT_EQ(e.pools[0].nodes, 2);
+  EXPECT_EQ(e.pools[0].nodes_fitting, 1);
+  EXPECT_EQ(e.pools[0].largest_epc_free_bytes, 25 << 20);
+
+  const std::string text = ExplanationText(e);
+  EXPECT_NE(text.find("the extender would rank sgx-y first"), std::string::npos) << text;
+  EXPECT_NE(text.find("insufficient EPC: requested 10 MiB, free 5 MiB"), std::string::npos);
+  const std::string json = ExplanationJson(e);
+  EXPECT_NE(json.find("\"bestNode\": \"sgx-y\""), std::string::npos) << json;
+}
+
+TEST_F(HoldsTest, ExplainUsesEveryCheck) {
+  store_.UpsertNode(NodeBuilder("tainted")
+                        .Allocatable(kAzureEpc, "168")
+                        .Taint("sgx", "true", "NoSchedule")
+                        .Build());
+  const Explanation e = Explain(extender_, PodBuilder("b").Request(kAzureEpc, "10").Build());
+  const auto it = std::find_if(e.nodes.begin(), e.nodes.end(),
+                               [](const auto& n) { return n.node == "tainted"; });
+  ASSERT_NE(it, e.nodes.end());
+  EXPECT_EQ(it->verdict, "unresolvable");
+  EXPECT_NE(it->reason.find("taint {sgx=true:NoSchedule}"), std::string::npos) << it->reason;
+}
+
+TEST(ReservationsTest, HeldOnSumsOtherPodsOnly) {
+  Reservations r(std::chrono::seconds(10));
+  const auto t = Clock::time_point{} + std::chrono::hours(1);
+  r.Hold("a", 10, {"x", "y"}, t);
+  r.Hold("b", 5, {"y"}, t);
+  EXPECT_EQ(r.HeldOn("y", ""), 15);
+  EXPECT_EQ(r.HeldOn("y", "a"), 5);
+  EXPECT_EQ(r.HeldOn("x", "a"), 0);
+  r.Hold("a", 10, {}, t);  // a filter that passed nowhere holds nothing
+  EXPECT_EQ(r.HeldOn("x", ""), 0);
+  EXPECT_EQ(r.size(), 1u);
+}
+
+}  // namespace
+}  // namespace epc
