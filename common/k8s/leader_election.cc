@@ -62,7 +62,8 @@ LeaseRecord LeaseArbiter::Next(const std::string& now_rfc3339) const {
     r.transitions = observed_->transitions;
   } else {
     r.acquire_time = now_rfc3339;
-    r.transitions = observed_ ? observed_->transitions + (observed_->holder.empty() ? 0 : 1) : 0;
+    // As client-go: any change of holder, a released (empty) one included, is a transition.
+    r.transitions = observed_ ? observed_->transitions + 1 : 0;
   }
   return r;
 }
@@ -118,24 +119,23 @@ bool LeaderElector::TryAcquireOrRenew() {
   if (!arbiter_.MayAcquire(now)) return false;
 
   const LeaseRecord next = arbiter_.Next(NowMicroTime());
-  json body = {
-      {"apiVersion", "coordination.k8s.io/v1"},
-      {"kind", "Lease"},
-      {"metadata", {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}},
-      {"spec",
-       {{"holderIdentity", next.holder},
-        {"leaseDurationSeconds", next.lease_duration_seconds},
-        {"acquireTime", next.acquire_time},
-        {"renewTime", next.renew_time},
-        {"leaseTransitions", next.transitions}}}};
+  json body = {{"apiVersion", "coordination.k8s.io/v1"},
+               {"kind", "Lease"},
+               {"metadata", {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}},
+               {"spec",
+                {{"holderIdentity", next.holder},
+                 {"leaseDurationSeconds", next.lease_duration_seconds},
+                 {"acquireTime", next.acquire_time},
+                 {"renewTime", next.renew_time},
+                 {"leaseTransitions", next.transitions}}}};
   Result<ApiResponse> written = Error{""};
   if (exists_) {
     body["metadata"]["resourceVersion"] = resource_version_;
     written = client_->Put(path, body.dump());
   } else {
-    written = client_->Post("/apis/coordination.k8s.io/v1/namespaces/" + config_.lease_namespace +
-                                "/leases",
-                            body.dump());
+    written = client_->Post(
+        "/apis/coordination.k8s.io/v1/namespaces/" + config_.lease_namespace + "/leases",
+        body.dump());
   }
   if (!written.ok()) {
     log_.V(2, "leader election: " + written.error());

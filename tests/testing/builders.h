@@ -1,6 +1,7 @@
 // Builders for model objects in tests: terse, readable fixtures.
-//   Node n = NodeBuilder("sgx-0").Label("agentpool", "sgxpool").Allocatable("sgx.intel.com/epc", "128Mi").Build();
-//   Pod p = PodBuilder("web").Request("kubernetes.azure.com/sgx_epc_mem_in_MiB", "10").Build();
+//   Node n = NodeBuilder("sgx-0").Label("agentpool", "sgxpool").Allocatable("sgx.intel.com/epc",
+//   "128Mi").Build(); Pod p = PodBuilder("web").Request("kubernetes.azure.com/sgx_epc_mem_in_MiB",
+//   "10").Build();
 #pragma once
 
 #include <stdexcept>

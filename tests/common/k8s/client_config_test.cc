@@ -130,9 +130,9 @@ TEST(ServerUrlTest, Parses) {
 TEST_F(KubeconfigTest, InClusterReadsTheServiceAccount) {
   Write("token", "sa-token");
   Write("ca.crt", "CA");
-  auto c = InClusterConfig({{"KUBERNETES_SERVICE_HOST", "10.96.0.1"},
-                            {"KUBERNETES_SERVICE_PORT", "443"}},
-                           dir_.string());
+  auto c = InClusterConfig(
+      {{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}},
+      dir_.string());
   ASSERT_TRUE(c.ok()) << c.error();
   EXPECT_EQ(c->Server(), "https://10.96.0.1:443");
   EXPECT_EQ(c->token_file, (dir_ / "token").string());

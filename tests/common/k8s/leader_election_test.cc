@@ -55,7 +55,7 @@ TEST(LeaseArbiterTest, ReleasedLeaseIsFreeAtOnce) {
   const auto t0 = Clock::time_point{} + seconds(1000);
   a.Observe(LeaseRecord{"", 1, "A", "R", 5}, t0);
   EXPECT_TRUE(a.MayAcquire(t0));
-  EXPECT_EQ(a.Next("T").transitions, 5);
+  EXPECT_EQ(a.Next("T").transitions, 6);
 }
 
 TEST(MicroTimeTest, Format) {

@@ -20,6 +20,7 @@
 #include "scheduler/extender/seen_pods.h"
 #include "scheduler/http/metrics.h"
 #include "scheduler/http/server.h"
+#include "tests/testing/certs.h"
 
 namespace epc::testing {
 
@@ -102,15 +103,5 @@ class TestServer {
 // and contains every one of `labels` (`verb="filter"`); nullopt when none.
 std::optional<double> MetricValue(const std::string& text, std::string_view name,
                                   const std::vector<std::string>& labels = {});
-
-// A CA, a server certificate for 127.0.0.1/localhost and a client certificate, made with the
-// openssl CLI in a fresh temporary directory (removed by the destructor).
-struct TestCerts {
-  TestCerts();
-  ~TestCerts();
-  bool ok = false;
-  std::string dir, ca_cert, server_cert, server_key, client_cert, client_key, other_ca_cert,
-      other_client_cert, other_client_key;
-};
 
 }  // namespace epc::testing
