@@ -90,8 +90,9 @@ Result<std::shared_ptr<ApiClient>> ApiClient::Create(ClientConfig config) {
   if (!client->config_.token_file.empty()) {
     std::error_code ec;
     (void)std::filesystem::last_write_time(client->config_.token_file, ec);
-    if (ec) return Error{client->config_.source + ": token file " + client->config_.token_file +
-                         ": " + ec.message()};
+    if (ec)
+      return Error{client->config_.source + ": token file " + client->config_.token_file + ": " +
+                   ec.message()};
   }
   return client;
 }
@@ -190,7 +191,8 @@ Result<ApiResponse> ApiClient::Send(const std::string& method, const std::string
   auto client = Acquire();
   auto result = client->send(req);
   if (!result) {
-    return Error{method + " " + config_.Server() + path + ": " + httplib::to_string(result.error())};
+    return Error{method + " " + config_.Server() + path + ": " +
+                 httplib::to_string(result.error())};
   }
   ApiResponse out{result->status, std::move(result->body)};
   Release(std::move(client));

@@ -91,7 +91,7 @@ Result<bool> ParseServerUrl(const std::string& url, ClientConfig& config) {
   config.base_path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!config.base_path.empty() && config.base_path.back() == '/') config.base_path.pop_back();
   const std::string hostport = rest.substr(0, slash);
-  std::string port_text;  // what follows the host's ':', if anything
+  std::string port_text;                               // what follows the host's ':', if anything
   if (!hostport.empty() && hostport.front() == '[') {  // [::1]:6443
     const auto close = hostport.find(']');
     if (close == std::string::npos) return Error{"server \"" + url + "\": bad IPv6 address"};
@@ -147,10 +147,11 @@ Result<ClientConfig> LoadKubeconfig(const std::string& path, const std::string& 
     const std::string server = Str(cluster, "server");
     if (server.empty()) return Error{where + ": cluster has no server"};
     if (auto ok = ParseServerUrl(server, c); !ok.ok()) return Error{where + ": " + ok.error()};
-    c.insecure_skip_tls_verify = cluster["insecure-skip-tls-verify"] &&
-                                 cluster["insecure-skip-tls-verify"].as<bool>();
+    c.insecure_skip_tls_verify =
+        cluster["insecure-skip-tls-verify"] && cluster["insecure-skip-tls-verify"].as<bool>();
     c.tls_server_name = Str(cluster, "tls-server-name");
-    auto ca = DataOrFile(cluster, "certificate-authority-data", "certificate-authority", dir, where);
+    auto ca =
+        DataOrFile(cluster, "certificate-authority-data", "certificate-authority", dir, where);
     if (!ca.ok()) return Error{ca.error()};
     c.ca_pem = ca.value();
 

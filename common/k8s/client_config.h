@@ -25,7 +25,7 @@ struct ClientConfig {
   std::string client_cert_pem;
   std::string client_key_pem;
 
-  std::string source;  // "kubeconfig /path (context x)" or "in-cluster", for messages
+  std::string source;          // "kubeconfig /path (context x)" or "in-cluster", for messages
   std::string Server() const;  // "https://host:port/base"
 };
 

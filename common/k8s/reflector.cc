@@ -66,7 +66,7 @@ struct WatchEvent {
   std::string_view type;
   std::string_view object;  // raw JSON
   std::string resource_version;
-  int64_t error_code = 0;   // for type ERROR: the Status code
+  int64_t error_code = 0;  // for type ERROR: the Status code
 };
 
 // Reads metadata.resourceVersion (or a Status's code) from an event object.
