@@ -1,11 +1,11 @@
-// Builders for model objects in tests: terse, readable fixtures.
-//   Node n = NodeBuilder("sgx-0").Label("agentpool", "sgxpool").Allocatable("sgx.intel.com/epc",
-//   "128Mi").Build(); Pod p = PodBuilder("web").Request("kubernetes.azure.com/sgx_epc_mem_in_MiB",
-//   "10").Build();
+// Builders for model objects in tests: terse, readable fixtures, e.g.
+//   NodeBuilder("sgx-0").Label("agentpool", "sgxpool").Allocatable(kIntelEpc, "128Mi").Build()
+//   PodBuilder("web").Request(kAzureEpc, "10").Build()
 #pragma once
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "common/model/objects.h"
 #include "common/model/quantity.h"
@@ -18,8 +18,8 @@ inline Quantity Q(const std::string& text) {
   return q.value();
 }
 
-inline constexpr char kIntelEpc[] = "sgx.intel.com/epc";
-inline constexpr char kAzureEpc[] = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
+inline constexpr std::string_view kIntelEpc = "sgx.intel.com/epc";
+inline constexpr std::string_view kAzureEpc = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 
 class NodeBuilder {
  public:
@@ -29,9 +29,9 @@ class NodeBuilder {
     Allocatable("cpu", "4").Allocatable("memory", "16Gi").Allocatable("pods", "110");
   }
   // Sets capacity and allocatable alike.
-  NodeBuilder& Allocatable(const std::string& r, const std::string& q) {
-    n_.allocatable[r] = Q(q);
-    n_.capacity[r] = Q(q);
+  NodeBuilder& Allocatable(std::string_view r, const std::string& q) {
+    n_.allocatable[std::string(r)] = Q(q);
+    n_.capacity[std::string(r)] = Q(q);
     return *this;
   }
   NodeBuilder& Label(const std::string& k, const std::string& v) {
@@ -65,12 +65,12 @@ class PodBuilder {
     p_.phase = "Pending";
     p_.containers.push_back(Container{"app", {}, {}, false});
   }
-  PodBuilder& Request(const std::string& r, const std::string& q) {
-    p_.containers.front().requests[r] = Q(q);
+  PodBuilder& Request(std::string_view r, const std::string& q) {
+    p_.containers.front().requests[std::string(r)] = Q(q);
     return *this;
   }
-  PodBuilder& Limit(const std::string& r, const std::string& q) {
-    p_.containers.front().limits[r] = Q(q);
+  PodBuilder& Limit(std::string_view r, const std::string& q) {
+    p_.containers.front().limits[std::string(r)] = Q(q);
     return *this;
   }
   PodBuilder& OnNode(const std::string& node, const std::string& phase = "Running") {

@@ -20,12 +20,11 @@
 #include "scheduler/extender/seen_pods.h"
 #include "scheduler/http/metrics.h"
 #include "scheduler/http/server.h"
+#include "tests/testing/builders.h"
 #include "tests/testing/certs.h"
 
 namespace epc::testing {
 
-inline constexpr std::string_view kAzureEpc = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
-inline constexpr std::string_view kIntelEpc = "sgx.intel.com/epc";
 inline constexpr std::string_view kPoolLabel = "epc.acceptance/pool";
 
 std::string ReadFile(const std::string& path);
