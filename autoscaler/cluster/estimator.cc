@@ -71,7 +71,7 @@ Estimate BinpackingEstimator::Run(std::span<const PodInfo> pods, const PodClasse
     size_t next = 0;  // nodes before it have no room for this class
     for (int m : members) {
       const PodInfo& pod = pods[static_cast<size_t>(m)];
-      while (next < nodes.size() && !predicate_.Fit(pod, nodes[next]).fits()) ++next;
+      while (next < nodes.size() && !predicate_.Fits(pod, nodes[next])) ++next;
       if (next < nodes.size()) {
         place(m, next);
         continue;

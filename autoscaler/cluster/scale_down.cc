@@ -297,7 +297,7 @@ ScaleDownDecision ScaleDownPlanner::Plan(const ScaleDownInput& input,
           frontier_moves = false;
         } else if (removed[d]) {
           if (frontier_moves) frontier = q + 1;
-        } else if (predicate_.Fit(pod, work[d]).fits()) {
+        } else if (predicate_.Fits(pod, work[d])) {
           found = d;
           break;
         } else if (frontier_moves) {

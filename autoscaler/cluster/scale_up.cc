@@ -91,7 +91,7 @@ ScaleUpDecision ScaleUpPlanner::Plan(const ScaleUpInput& input) {
     size_t next = 0;  // earlier nodes have no room for this class; nodes only fill up
     for (int m : members) {
       const PodInfo& pod = pods[static_cast<size_t>(m)];
-      while (next < sim.size() && !predicate_.Fit(pod, sim[next]).fits()) ++next;
+      while (next < sim.size() && !predicate_.Fits(pod, sim[next])) ++next;
       if (next == sim.size()) {
         needs_node[static_cast<size_t>(m)] = true;
         continue;

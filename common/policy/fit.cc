@@ -20,25 +20,44 @@ bool Tolerates(const Toleration& t, const Taint& taint) {
   return false;
 }
 
-void Add(FitResult& r, Check check, bool unresolvable, std::string reason, std::string message) {
-  r.failures.push_back({check, unresolvable, std::move(reason), std::move(message)});
+// Where failures go. A fits-only run records that something failed and nothing else, so the
+// checks never build reason and message strings (the hot loop of a simulation).
+struct Sink {
+  FitResult* result = nullptr;  // null: fits-only
+  bool failed = false;
+};
+
+template <typename Reason, typename Message>
+void Add(Sink& r, Check check, bool unresolvable, Reason&& reason, Message&& message) {
+  r.failed = true;
+  if (r.result == nullptr) return;
+  r.result->failures.push_back({check, unresolvable, std::string(reason()), message()});
 }
 
-void CheckNodeCondition(const NodeInfo& node, FitResult& r) {
+void CheckNodeCondition(const NodeInfo& node, Sink& r) {
   if (node.node->unschedulable) {
-    Add(r, Check::kNodeCondition, true, "node_unschedulable", "node is cordoned (unschedulable)");
+    Add(
+        r, Check::kNodeCondition, true, [&] { return "node_unschedulable"; },
+        [&] { return std::string("node is cordoned (unschedulable)"); });
   }
   if (!node.node->ready) {
-    Add(r, Check::kNodeCondition, true, "node_not_ready", "node is not Ready");
+    Add(
+        r, Check::kNodeCondition, true, [&] { return "node_not_ready"; },
+        [&] { return std::string("node is not Ready"); });
   }
 }
 
 void CheckPoolPolicy(const PodInfo& pod, const NodeInfo& node, const SchedulingPolicy& policy,
-                     FitResult& r) {
+                     Sink& r) {
   if (!pod.wants_epc() && node.pool.confidential &&
       policy.general_pods_on_confidential == GeneralPodPolicy::kDeny) {
-    Add(r, Check::kPoolPolicy, true, "general_pod_on_confidential_node",
-        "pod requests no EPC and generalPodsOnConfidentialNodes is deny on this confidential node");
+    Add(
+        r, Check::kPoolPolicy, true, [&] { return "general_pod_on_confidential_node"; },
+        [&] {
+          return std::string(
+              "pod requests no EPC and generalPodsOnConfidentialNodes is deny on this confidential "
+              "node");
+        });
   }
 }
 
@@ -46,44 +65,60 @@ void CheckPoolPolicy(const PodInfo& pod, const NodeInfo& node, const SchedulingP
 // Azure's MiB units fits an Intel node that advertises bytes. EPC is accounting of requests (the
 // kernel enforces no per-container limit), and with managedResources.ignoredByScheduler the
 // extender is the only authority on it.
-void CheckEpc(const PodInfo& pod, const NodeInfo& node, FitResult& r) {
+void CheckEpc(const PodInfo& pod, const NodeInfo& node, Sink& r) {
   const int64_t want = pod.request.epc_bytes;
   if (want <= 0) return;
   const int64_t alloc = node.allocatable.epc_bytes;
   if (alloc <= 0) {
-    Add(r, Check::kEpcFit, true, "no_epc",
-        "pod requests " + FormatMiB(want) + " MiB of EPC but the node advertises no EPC");
+    Add(
+        r, Check::kEpcFit, true, [&] { return "no_epc"; },
+        [&] {
+          return std::string("pod requests " + FormatMiB(want) +
+                             " MiB of EPC but the node advertises no EPC");
+        });
     return;
   }
   const int64_t free = std::max<int64_t>(0, alloc - node.requested.epc_bytes);
   if (want > alloc) {
-    Add(r, Check::kEpcFit, true, "epc_exceeds_allocatable",
-        "requested EPC " + FormatMiB(want) + " MiB exceeds the node's allocatable " +
-            FormatMiB(alloc) + " MiB");
+    Add(
+        r, Check::kEpcFit, true, [&] { return "epc_exceeds_allocatable"; },
+        [&] {
+          return std::string("requested EPC " + FormatMiB(want) +
+                             " MiB exceeds the node's allocatable " + FormatMiB(alloc) + " MiB");
+        });
   } else if (want > free) {
-    Add(r, Check::kEpcFit, false, "insufficient_epc",
-        "insufficient EPC: requested " + FormatMiB(want) + " MiB, free " + FormatMiB(free) +
-            " MiB of " + FormatMiB(alloc) + " MiB");
+    Add(
+        r, Check::kEpcFit, false, [&] { return "insufficient_epc"; },
+        [&] {
+          return std::string("insufficient EPC: requested " + FormatMiB(want) + " MiB, free " +
+                             FormatMiB(free) + " MiB of " + FormatMiB(alloc) + " MiB");
+        });
   }
 }
 
-void CheckOne(std::string_view name, int64_t want, int64_t alloc, int64_t used, FitResult& r) {
+void CheckOne(std::string_view name, int64_t want, int64_t alloc, int64_t used, Sink& r) {
   if (want <= 0) return;
   if (want > alloc) {
     // More than the node has at all: no preemption can make room.
-    Add(r, Check::kResources, true, "insufficient_" + std::string(name),
-        "insufficient " + std::string(name) + ": requested " + std::to_string(want) +
-            ", node allocatable " + std::to_string(alloc));
+    Add(
+        r, Check::kResources, true, [&] { return "insufficient_" + std::string(name); },
+        [&] {
+          return std::string("insufficient " + std::string(name) + ": requested " +
+                             std::to_string(want) + ", node allocatable " + std::to_string(alloc));
+        });
   } else if (want > alloc - used) {
-    Add(r, Check::kResources, false, "insufficient_" + std::string(name),
-        "insufficient " + std::string(name) + ": requested " + std::to_string(want) + ", free " +
-            std::to_string(std::max<int64_t>(0, alloc - used)));
+    Add(
+        r, Check::kResources, false, [&] { return "insufficient_" + std::string(name); },
+        [&] {
+          return std::string("insufficient " + std::string(name) + ": requested " +
+                             std::to_string(want) + ", free " +
+                             std::to_string(std::max<int64_t>(0, alloc - used)));
+        });
   }
 }
 
 // NodeResourcesFit. Amounts are in Kubernetes' integer units (cpu in millicores).
-void CheckResources(const PodInfo& pod, const NodeInfo& node, const EpcResources& epc,
-                    FitResult& r) {
+void CheckResources(const PodInfo& pod, const NodeInfo& node, const EpcResources& epc, Sink& r) {
   const Resources& want = pod.request;
   const Resources& alloc = node.allocatable;
   const Resources& used = node.requested;
@@ -98,33 +133,41 @@ void CheckResources(const PodInfo& pod, const NodeInfo& node, const EpcResources
   }
 }
 
-void CheckTaints(const PodInfo& pod, const NodeInfo& node, FitResult& r) {
+void CheckTaints(const PodInfo& pod, const NodeInfo& node, Sink& r) {
   for (const Taint& taint : node.node->taints) {
     if (taint.effect != "NoSchedule" && taint.effect != "NoExecute") continue;
     const bool tolerated = std::any_of(pod.pod->tolerations.begin(), pod.pod->tolerations.end(),
                                        [&](const Toleration& t) { return Tolerates(t, taint); });
     if (!tolerated) {
-      Add(r, Check::kTaints, true, "untolerated_taint",
-          "node has taint {" + taint.key + (taint.value.empty() ? "" : "=" + taint.value) + ":" +
-              taint.effect + "} that the pod does not tolerate");
+      Add(
+          r, Check::kTaints, true, [&] { return "untolerated_taint"; },
+          [&] {
+            return std::string("node has taint {" + taint.key +
+                               (taint.value.empty() ? "" : "=" + taint.value) + ":" + taint.effect +
+                               "} that the pod does not tolerate");
+          });
       return;
     }
   }
 }
 
-void CheckAffinity(const PodInfo& pod, const NodeInfo& node, FitResult& r) {
+void CheckAffinity(const PodInfo& pod, const NodeInfo& node, Sink& r) {
   for (const auto& [key, value] : pod.pod->node_selector) {
     auto it = node.node->labels.find(key);
     if (it == node.node->labels.end() || it->second != value) {
-      Add(r, Check::kNodeAffinity, true, "node_selector_mismatch",
-          "node does not match the pod's nodeSelector " + key + "=" + value);
+      Add(
+          r, Check::kNodeAffinity, true, [&] { return "node_selector_mismatch"; },
+          [&] {
+            return std::string("node does not match the pod's nodeSelector " + key + "=" + value);
+          });
       return;
     }
   }
   if (!pod.pod->required_node_affinity.empty() &&
       !MatchesAnyTerm(pod.pod->required_node_affinity, *node.node)) {
-    Add(r, Check::kNodeAffinity, true, "node_affinity_mismatch",
-        "node does not match the pod's required node affinity");
+    Add(
+        r, Check::kNodeAffinity, true, [&] { return "node_affinity_mismatch"; },
+        [&] { return std::string("node does not match the pod's required node affinity"); });
   }
 }
 
@@ -188,15 +231,34 @@ std::string FitResult::Message() const {
   return out;
 }
 
+namespace {
+
+// Runs the checks in order; a fits-only sink stops at the first failure.
+void RunChecks(const Predicate& p, const PodInfo& pod, const NodeInfo& node, Sink& r) {
+  const bool all = r.result != nullptr;
+  if (p.checks.Has(Check::kNodeCondition)) CheckNodeCondition(node, r);
+  if ((all || !r.failed) && p.checks.Has(Check::kPoolPolicy)) {
+    CheckPoolPolicy(pod, node, p.policy, r);
+  }
+  if ((all || !r.failed) && p.checks.Has(Check::kEpcFit)) CheckEpc(pod, node, r);
+  if ((all || !r.failed) && p.checks.Has(Check::kResources)) CheckResources(pod, node, *p.epc, r);
+  if ((all || !r.failed) && p.checks.Has(Check::kTaints)) CheckTaints(pod, node, r);
+  if ((all || !r.failed) && p.checks.Has(Check::kNodeAffinity)) CheckAffinity(pod, node, r);
+}
+
+}  // namespace
+
 FitResult Predicate::Fit(const PodInfo& pod, const NodeInfo& node) const {
-  FitResult r;
-  if (checks.Has(Check::kNodeCondition)) CheckNodeCondition(node, r);
-  if (checks.Has(Check::kPoolPolicy)) CheckPoolPolicy(pod, node, policy, r);
-  if (checks.Has(Check::kEpcFit)) CheckEpc(pod, node, r);
-  if (checks.Has(Check::kResources)) CheckResources(pod, node, *epc, r);
-  if (checks.Has(Check::kTaints)) CheckTaints(pod, node, r);
-  if (checks.Has(Check::kNodeAffinity)) CheckAffinity(pod, node, r);
-  return r;
+  FitResult result;
+  Sink sink{&result};
+  RunChecks(*this, pod, node, sink);
+  return result;
+}
+
+bool Predicate::Fits(const PodInfo& pod, const NodeInfo& node) const {
+  Sink sink;
+  RunChecks(*this, pod, node, sink);
+  return !sink.failed;
 }
 
 int Predicate::Score(const PodInfo& pod, const NodeInfo& node) const {

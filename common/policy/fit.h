@@ -99,6 +99,9 @@ struct Predicate {
   CheckSet checks = CheckSet::Extender();
 
   FitResult Fit(const PodInfo& pod, const NodeInfo& node) const;
+  // The same checks, answering only whether the pod fits: stops at the first failure and
+  // builds no messages. For simulations that try many nodes (the autoscaler, the simulator).
+  bool Fits(const PodInfo& pod, const NodeInfo& node) const;
 
   // 0..10 (kube-scheduler's MaxExtenderPriority). EPC pods: binpack prefers the node left
   // fullest in EPC, spread the emptiest. Pods without EPC under `penalize`: general nodes 10,

@@ -270,7 +270,8 @@ TEST_F(FitTest, UnschedulableAndUnresolvableTogetherAreUnresolvable) {
   const Pod pod = PodBuilder("p").Request(kAzureEpc, "10").Build();
   const FitResult r = predicate_.Fit(MakePodInfo(pod, epc_), Info(node, Used(resident)));
   EXPECT_EQ(r.verdict(), Verdict::kUnresolvable);
-  EXPECT_EQ(r.Message(), "node is not Ready; insufficient EPC: requested 10 MiB, free 5 MiB of 20 MiB");
+  EXPECT_EQ(r.Message(),
+            "node is not Ready; insufficient EPC: requested 10 MiB, free 5 MiB of 20 MiB");
 }
 
 TEST(CheckNameTest, NamesEveryCheck) {
@@ -279,6 +280,53 @@ TEST(CheckNameTest, NamesEveryCheck) {
   EXPECT_EQ(CheckName(Check::kNodeAffinity), "NodeAffinity");
   EXPECT_TRUE(CheckSet::All().Has(Check::kTaints));
   EXPECT_FALSE(CheckSet::Extender().Has(Check::kTaints));
+}
+
+}  // namespace
+}  // namespace epc
+
+namespace epc {
+namespace {
+
+// Fits() is Fit() without messages: over a grid of pods and nodes they must agree.
+TEST(FitsOnlyTest, AgreesWithFit) {
+  using testing::kAzureEpc;
+  using testing::kIntelEpc;
+  using testing::NodeBuilder;
+  using testing::PodBuilder;
+  const EpcResources epc;
+  const PoolClassifier pools({PoolSpec{"sgx", true, {{{"agentpool", "sgx"}}, {}}}});
+  const std::vector<Node> nodes = {
+      NodeBuilder("a").Label("agentpool", "sgx").Allocatable(kAzureEpc, "168").Build(),
+      NodeBuilder("b").Allocatable(kIntelEpc, "64Mi").Taint("sgx", "", "NoSchedule").Build(),
+      NodeBuilder("c").Unschedulable().Build(),
+      NodeBuilder("d").NotReady().Allocatable(kAzureEpc, "8").Build(),
+      NodeBuilder("e").Label("zone", "1").Build(),
+  };
+  const std::vector<Pod> pods = {
+      PodBuilder("p1").Request(kAzureEpc, "10").Build(),
+      PodBuilder("p2").Request(kAzureEpc, "100").Tolerate("sgx", "Exists", "", "").Build(),
+      PodBuilder("p3").Request("cpu", "3").Build(),
+      PodBuilder("p4").Request("cpu", "5").NodeSelector("zone", "1").Build(),
+      PodBuilder("p5").Request("nvidia.com/gpu", "1").Build(),
+      PodBuilder("p6").Build(),
+  };
+  for (auto general : {GeneralPodPolicy::kDeny, GeneralPodPolicy::kPenalize}) {
+    for (CheckSet checks : {CheckSet::All(), CheckSet::Extender()}) {
+      Predicate p{&epc, {general, ScoringStrategy::kBinpack}, checks};
+      int fitting = 0;
+      for (const Pod& pod : pods) {
+        const PodInfo pi = MakePodInfo(pod, epc);
+        for (const Node& node : nodes) {
+          const NodeInfo ni = MakeNodeInfo(node, epc, pools);
+          EXPECT_EQ(p.Fits(pi, ni), p.Fit(pi, ni).fits()) << pod.name << " on " << node.name;
+          fitting += p.Fits(pi, ni) ? 1 : 0;
+        }
+      }
+      EXPECT_GT(fitting, 0);
+      EXPECT_LT(fitting, static_cast<int>(pods.size() * nodes.size()));
+    }
+  }
 }
 
 }  // namespace
