@@ -1,0 +1,346 @@
+#include "autoscaler/cluster/controller/controller.h"
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "autoscaler/cluster/controller/kube_adapters.h"
+#include "autoscaler/cluster/providers/kwok.h"
+#include "autoscaler/cluster/providers/node_template.h"
+#include "common/k8s/decode.h"
+#include "tests/testing/builders.h"
+#include "tests/testing/fake_apiserver.h"
+
+namespace epc::cluster {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+PoolClassifier Pools() {
+  PoolSpec conf{"confidential", true, {}};
+  conf.node_selector.match_labels["pool"] = "confidential";
+  PoolSpec gen{"general", false, {}};
+  gen.node_selector.match_labels["pool"] = "general";
+  return PoolClassifier({conf, gen});
+}
+
+class ClusterControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.ok());
+    auto c = ApiClient::Create(server_.Config());
+    ASSERT_TRUE(c.ok()) << c.error();
+    client_ = *c;
+    KwokOptions ko;
+    ko.seed = 1;
+    ko.groups.push_back({"confidential", 0, 3,
+                         testing::NodeBuilder("t")
+                             .Allocatable(testing::kIntelEpc, "128Mi")
+                             .Label("pool", "confidential")
+                             .Build()});
+    ko.groups.push_back(
+        {"general", 0, 3, testing::NodeBuilder("t").Label("pool", "general").Build()});
+    provider_ = std::make_unique<KwokProvider>(client_, ko);
+    lister_ = std::make_unique<ApiClusterPodLister>(client_);
+    drainer_ = std::make_unique<ApiNodeDrainer>(client_);
+    recorder_ = std::make_unique<ApiObjectEventRecorder>(client_, "epc-autoscaler", log_);
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << log_out_.str();
+  }
+
+  std::unique_ptr<ClusterAutoscaler> Make(ClusterAutoscalerOptions o) {
+    o.policy.general_pods_on_confidential = GeneralPodPolicy::kDeny;
+    auto ca =
+        ClusterAutoscaler::Create(o, store_, *provider_, *lister_, *drainer_, *recorder_, log_);
+    EXPECT_TRUE(ca.ok()) << ca.error();
+    return std::move(ca).value();
+  }
+
+  json Must(Result<ApiResponse> r) {
+    EXPECT_TRUE(r.ok()) << r.error();
+    if (!r.ok()) return {};
+    EXPECT_TRUE(r->ok()) << r->status << " " << r->ErrorMessage();
+    return json::parse(r->body, nullptr, false);
+  }
+
+  // Plays the informer: the store becomes what the API server holds.
+  void Sync() {
+    std::vector<Node> nodes;
+    json list1 = Must(client_->Get("/api/v1/nodes"));
+    for (const auto& item : list1["items"]) {
+      auto n = ParseNodeJson(item.dump());
+      ASSERT_EQ(n.error, "");
+      nodes.push_back(n.node);
+    }
+    store_.ReplaceNodes(std::move(nodes));
+    std::vector<Pod> pods;
+    json list2 = Must(client_->Get("/api/v1/pods"));
+    for (const auto& item : list2["items"]) {
+      auto p = ParsePodJson(item.dump());
+      ASSERT_TRUE(p.ok()) << p.error();
+      pods.push_back(*p);
+    }
+    store_.ReplacePods(pods);
+  }
+
+  // A pod owned by a ReplicaSet, requesting `resources`.
+  void CreatePod(const std::string& name, json requests, json labels = json::object()) {
+    json pod = {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata",
+         {{"name", name},
+          {"namespace", "default"},
+          {"labels", labels},
+          {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                            {"kind", "ReplicaSet"},
+                                            {"name", "rs-" + name},
+                                            {"uid", "uid-rs-" + name},
+                                            {"controller", true}}})}}},
+        {"spec",
+         {{"containers",
+           json::array({{{"name", "c"},
+                         {"image", "busybox"},
+                         {"resources", {{"requests", requests}, {"limits", requests}}}}})}}}};
+    Must(client_->Post("/api/v1/namespaces/default/pods", pod.dump()));
+  }
+
+  void SetPodStatus(const std::string& name, json status) {
+    json pod = Must(client_->Get("/api/v1/namespaces/default/pods/" + name));
+    pod["status"] = status;
+    Must(client_->Put("/api/v1/namespaces/default/pods/" + name + "/status", pod.dump()));
+  }
+
+  void MarkUnschedulable(const std::string& name) {
+    SetPodStatus(name, {{"phase", "Pending"},
+                        {"conditions", json::array({{{"type", "PodScheduled"},
+                                                     {"status", "False"},
+                                                     {"reason", "Unschedulable"},
+                                                     {"message", "0/0 nodes are available"}}})}});
+  }
+
+  void BindRunning(const std::string& name, const std::string& node) {
+    Must(client_->Post("/api/v1/namespaces/default/pods/" + name + "/binding",
+                       json({{"apiVersion", "v1"},
+                             {"kind", "Binding"},
+                             {"metadata", {{"name", name}}},
+                             {"target", {{"kind", "Node"}, {"name", node}}}})
+                           .dump()));
+    SetPodStatus(name, {{"phase", "Running"},
+                        {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
+                                                    {{"type", "Ready"}, {"status", "True"}}})}});
+  }
+
+  std::vector<std::string> NodeNames(const std::string& group) {
+    std::vector<std::string> out;
+    json list3 = Must(client_->Get("/api/v1/nodes"));
+    for (const auto& item : list3["items"]) {
+      auto labels = item["metadata"].value("labels", json::object());
+      if (labels.value(std::string(kNodeGroupLabel), "") == group) {
+        out.push_back(item["metadata"]["name"]);
+      }
+    }
+    return out;
+  }
+
+  std::vector<json> Events(const std::string& reason) {
+    std::vector<json> out;
+    json list4 = Must(client_->Get("/api/v1/events"));
+    for (const auto& e : list4["items"]) {
+      if (e.value("reason", "") == reason) out.push_back(e);
+    }
+    return out;
+  }
+
+  testing::FakeApiServer server_;
+  std::shared_ptr<ApiClient> client_;
+  std::ostringstream log_out_;
+  Logger log_{log_out_};
+  ClusterStore store_{EpcResources(), Pools()};
+  std::unique_ptr<KwokProvider> provider_;
+  std::unique_ptr<ApiClusterPodLister> lister_;
+  std::unique_ptr<ApiNodeDrainer> drainer_;
+  std::unique_ptr<ApiObjectEventRecorder> recorder_;
+};
+
+TEST_F(ClusterControllerTest, EnclavePodScalesConfidentialFromZeroGeneralPodScalesGeneral) {
+  CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
+  CreatePod("web", {{"cpu", "1"}, {"memory", "1Gi"}});
+  MarkUnschedulable("enclave");
+  MarkUnschedulable("web");
+  auto ca = Make({});
+  SteadyTime t0{};
+  Sync();
+  auto r1 = ca->Reconcile(t0);
+  ASSERT_TRUE(r1.errors.empty()) << r1.errors[0];
+  EXPECT_EQ(r1.pending_pods, 2);
+  ASSERT_TRUE(r1.scale_up.has_value());
+  EXPECT_TRUE(r1.scale_up_applied) << r1.scale_up->message;
+  Sync();
+  auto r2 = ca->Reconcile(t0 + seconds(10));
+  ASSERT_TRUE(r2.errors.empty()) << r2.errors[0];
+  EXPECT_TRUE(r2.scale_up_applied);
+  EXPECT_NE(r1.scale_up->group, r2.scale_up->group);
+
+  EXPECT_EQ(NodeNames("confidential").size(), 1u);
+  EXPECT_EQ(NodeNames("general").size(), 1u);
+  auto triggered = Events("TriggeredScaleUp");
+  ASSERT_EQ(triggered.size(), 2u);
+  for (const json& e : triggered) {
+    std::string pod = e["involvedObject"]["name"];
+    std::string msg = e["message"];
+    if (pod == "enclave") {
+      EXPECT_EQ(msg, "pod triggered scale-up: [{confidential 0->1 (max: 3)}]");
+    } else {
+      EXPECT_EQ(pod, "web");
+      EXPECT_EQ(msg, "pod triggered scale-up: [{general 0->1 (max: 3)}]");
+    }
+  }
+  // Metrics after the second loop.
+  const auto& m = ca->metrics();
+  ASSERT_EQ(m.groups.size(), 2u);
+  for (const auto& g : m.groups) {
+    EXPECT_EQ(g.scale_ups_total, 1) << g.group;
+    EXPECT_EQ(g.max_size, 3);
+  }
+  EXPECT_EQ(m.pending_pods.at("scale_up_triggered"), 1);
+  EXPECT_EQ(m.pending_pods.at("fits_existing"), 1);
+
+  // Third loop: both pods fit the new nodes; nothing to do.
+  Sync();
+  auto r3 = ca->Reconcile(t0 + seconds(20));
+  EXPECT_FALSE(r3.scale_up_applied);
+  EXPECT_EQ(NodeNames("confidential").size(), 1u);
+}
+
+TEST_F(ClusterControllerTest, PodThatFitsNoGroupGetsNotTriggerScaleUp) {
+  CreatePod("huge", {{"cpu", "1"}, {"sgx.intel.com/epc", "1Gi"}});
+  MarkUnschedulable("huge");
+  auto ca = Make({});
+  Sync();
+  auto r = ca->Reconcile(SteadyTime{});
+  ASSERT_TRUE(r.scale_up.has_value());
+  EXPECT_FALSE(r.scale_up->scale_up);
+  EXPECT_EQ(ca->metrics().pending_pods.at("no_group_fits"), 1);
+  auto ev = Events("NotTriggerScaleUp");
+  ASSERT_EQ(ev.size(), 1u);
+  std::string msg = ev[0]["message"];
+  EXPECT_NE(msg.find("confidential: no_pods_placed"), std::string::npos) << msg;
+}
+
+TEST_F(ClusterControllerTest, DryRunWritesNothing) {
+  CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
+  MarkUnschedulable("enclave");
+  ClusterAutoscalerOptions o;
+  o.dry_run = true;
+  auto ca = Make(o);
+  Sync();
+  auto r = ca->Reconcile(SteadyTime{});
+  ASSERT_TRUE(r.scale_up.has_value());
+  EXPECT_TRUE(r.scale_up->scale_up);
+  EXPECT_EQ(r.scale_up->group, "confidential");
+  EXPECT_FALSE(r.scale_up_applied);
+  EXPECT_TRUE(NodeNames("confidential").empty());
+  EXPECT_TRUE(Events("TriggeredScaleUp").empty());
+}
+
+TEST_F(ClusterControllerTest, EmptyConfidentialNodeRemovedAfterUnneededTime) {
+  ASSERT_TRUE(provider_->IncreaseSize("confidential", 1).ok());
+  std::string node = NodeNames("confidential").at(0);
+  ClusterAutoscalerOptions o;
+  o.scale_down.unneeded_time = seconds(30);
+  auto ca = Make(o);
+  SteadyTime t0{};
+  Sync();
+  auto r1 = ca->Reconcile(t0);
+  ASSERT_TRUE(r1.errors.empty()) << r1.errors[0];
+  EXPECT_TRUE(r1.removals.empty());
+  EXPECT_EQ(ca->metrics().groups[0].unneeded_nodes, 1);
+  Sync();
+  auto r2 = ca->Reconcile(t0 + seconds(20));
+  EXPECT_TRUE(r2.removals.empty());
+  EXPECT_EQ(NodeNames("confidential").size(), 1u);
+  Sync();
+  auto r3 = ca->Reconcile(t0 + seconds(31));
+  ASSERT_EQ(r3.removals.size(), 1u);
+  EXPECT_EQ(r3.removals[0].node, node);
+  EXPECT_EQ(r3.removals[0].outcome, "deleted") << r3.removals[0].message;
+  EXPECT_TRUE(NodeNames("confidential").empty());
+  EXPECT_EQ(ca->metrics().groups[0].scale_downs_total, 1);
+  EXPECT_EQ(Events("ScaleDown").size(), 1u);
+}
+
+TEST_F(ClusterControllerTest, PdbBlocksDrain) {
+  // A static (not autoscaled) general node that can take the pod, and one general group node
+  // running a pod that a PodDisruptionBudget protects.
+  json fixed = NodeToJson(testing::NodeBuilder("static-1").Label("pool", "general").Build());
+  json created = Must(client_->Post("/api/v1/nodes", fixed.dump()));
+  created["status"] = fixed["status"];
+  Must(client_->Put("/api/v1/nodes/static-1/status", created.dump()));
+  ASSERT_TRUE(provider_->IncreaseSize("general", 1).ok());
+  std::string node = NodeNames("general").at(0);
+  CreatePod("db", {{"cpu", "100m"}, {"memory", "128Mi"}}, {{"app", "db"}});
+  BindRunning("db", node);
+  Must(client_->Post(
+      "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+      json({{"apiVersion", "policy/v1"},
+            {"kind", "PodDisruptionBudget"},
+            {"metadata", {{"name", "db"}, {"namespace", "default"}}},
+            {"spec", {{"minAvailable", 1}, {"selector", {{"matchLabels", {{"app", "db"}}}}}}}})
+          .dump()));
+
+  ClusterAutoscalerOptions o;
+  o.scale_down.unneeded_time = seconds(5);
+  auto ca = Make(o);
+  SteadyTime t0{};
+  Sync();
+  auto r1 = ca->Reconcile(t0);
+  ASSERT_TRUE(r1.errors.empty()) << r1.errors[0];
+  Sync();
+  auto r2 = ca->Reconcile(t0 + seconds(6));
+  ASSERT_EQ(r2.removals.size(), 1u);
+  EXPECT_EQ(r2.removals[0].node, node);
+  EXPECT_EQ(r2.removals[0].outcome, "blocked_by_pdb") << r2.removals[0].message;
+
+  // The pod stays, the node stays and is untainted, events say why.
+  json pod = Must(client_->Get("/api/v1/namespaces/default/pods/db"));
+  EXPECT_EQ(pod["spec"]["nodeName"], node);
+  json n = Must(client_->Get("/api/v1/nodes/" + node));
+  for (const auto& t : n["spec"].value("taints", json::array())) {
+    EXPECT_NE(t.value("key", ""), std::string(kToBeDeletedTaint));
+  }
+  EXPECT_EQ(NodeNames("general").size(), 1u);
+  EXPECT_FALSE(Events("ScaleDownFailed").empty());
+  // The taint was set before the eviction was tried.
+  bool tainted_once = false;
+  json list5 = Must(client_->Get("/__test/requests"));
+  for (const auto& req : list5["items"]) {
+    if (req["method"] == "PUT" && req["path"] == "/api/v1/nodes/" + node &&
+        req["body"].dump().find(kToBeDeletedTaint) != std::string::npos) {
+      tainted_once = true;
+    }
+  }
+  EXPECT_TRUE(tainted_once);
+
+  // The next pass reports the node blocked by the PDB instead of retrying at once.
+  Sync();
+  auto r3 = ca->Reconcile(t0 + seconds(7));
+  EXPECT_TRUE(r3.removals.empty());
+  ASSERT_TRUE(r3.scale_down.has_value());
+  bool blocked = false;
+  for (const auto& s : r3.scale_down->nodes) {
+    if (s.node == node) blocked = s.status == "blocked_by_pdb";
+  }
+  EXPECT_TRUE(blocked);
+}
+
+}  // namespace
+}  // namespace epc::cluster
