@@ -464,12 +464,483 @@ void ParseExtender(const Value& v, ExtenderConfig& out) {
   });
 }
 
+// ---- autoscaler ----
+
+// A Kubernetes quantity ("500m", "10", 2.5) as int64 milli-units, as the HPA reads targets.
+int64_t ParseMilliQuantity(const Value& v, bool allow_zero) {
+  if (!v.node().IsScalar())
+    v.Fail("expected a quantity like \"500m\" or \"10\", got " + Describe(v.node()));
+  const std::string text = v.node().Scalar();
+  Result<Quantity> q = Quantity::Parse(text);
+  if (!q.ok()) v.Fail("expected a quantity like \"500m\" or \"10\", got " + Quote(text));
+  if (q->IsNegative()) v.Fail(Quote(text) + " must not be negative");
+  if (!allow_zero && q->IsZero()) v.Fail(Quote(text) + " must be greater than 0");
+  if (*q > Quantity::FromMilli(std::numeric_limits<int64_t>::max()))
+    v.Fail(Quote(text) + " is too large");
+  return q->MilliValue();
+}
+
+int32_t ParseInt32(const Value& v, int32_t min) {
+  return static_cast<int32_t>(v.Int(min, std::numeric_limits<int32_t>::max()));
+}
+
+// A `target` (MetricTarget) whose type is one of `allowed`; the field that `type` names must be
+// set and the others must not.
+void ParseMetricTarget(
+    const Value& v, HpaMetricTarget& out,
+    std::initializer_list<std::pair<std::string_view, HpaMetricTargetType>> allowed) {
+  std::optional<Value> utilization, average_value, value;
+  v.Map({
+      {"type", [&](const Value& f) { out.type = f.Enum<HpaMetricTargetType>(allowed); },
+       /*required=*/true},
+      {"averageUtilization",
+       [&](const Value& f) {
+         out.average_utilization = ParseInt32(f, 1);
+         utilization = f;
+       }},
+      {"averageValue",
+       [&](const Value& f) {
+         out.average_value_milli = ParseMilliQuantity(f, /*allow_zero=*/false);
+         average_value = f;
+       }},
+      {"value",
+       [&](const Value& f) {
+         out.value_milli = ParseMilliQuantity(f, /*allow_zero=*/false);
+         value = f;
+       }},
+  });
+  struct Member {
+    HpaMetricTargetType type;
+    std::string_view type_name;
+    std::string_view key;
+    const std::optional<Value>& field;
+  };
+  const Member members[] = {
+      {HpaMetricTargetType::kUtilization, "Utilization", "averageUtilization", utilization},
+      {HpaMetricTargetType::kAverageValue, "AverageValue", "averageValue", average_value},
+      {HpaMetricTargetType::kValue, "Value", "value", value},
+  };
+  std::string_view type_name;
+  for (const Member& m : members) {
+    if (m.type == out.type) type_name = m.type_name;
+  }
+  for (const Member& m : members) {
+    if (m.type != out.type && m.field) {
+      m.field->Fail("must not be set when type is " + std::string(type_name));
+    }
+  }
+  for (const Member& m : members) {
+    if (m.type == out.type && !m.field) {
+      v.FailAt(v.mark(), v.path() + "." + std::string(m.key),
+               "is required when type is " + std::string(type_name));
+    }
+  }
+}
+
+// metric (MetricIdentifier): the name; selectors are replaced by the PromQL `query`.
+void ParseMetricIdentifier(const Value& v, std::string& name) {
+  v.Map({
+      {"name", [&](const Value& f) { name = f.NonEmptyString(); }, /*required=*/true},
+      {"selector",
+       [&](const Value& f) {
+         f.Fail("is not supported: put the label matchers into the metric's `query`");
+       }},
+  });
+}
+
+void ParseCrossVersionObjectReference(const Value& v, CrossVersionObjectReference& out) {
+  v.Map({
+      {"apiVersion", [&](const Value& f) { out.api_version = f.NonEmptyString(); }},
+      {"kind", [&](const Value& f) { out.kind = f.NonEmptyString(); }, /*required=*/true},
+      {"name", [&](const Value& f) { out.name = f.NonEmptyString(); }, /*required=*/true},
+  });
+}
+
+// scaleTargetRef: apiVersion may be left out for the kinds whose group the autoscaler knows.
+void ParseScaleTargetRef(const Value& v, CrossVersionObjectReference& out) {
+  ParseCrossVersionObjectReference(v, out);
+  if (!out.api_version.empty()) return;
+  static const std::pair<std::string_view, std::string_view> kDefaults[] = {
+      {"Deployment", "apps/v1"},
+      {"StatefulSet", "apps/v1"},
+      {"ReplicaSet", "apps/v1"},
+      {"ReplicationController", "v1"},
+      {"MachineDeployment", "cluster.x-k8s.io/v1beta1"},
+      {"MachineSet", "cluster.x-k8s.io/v1beta1"},
+  };
+  for (const auto& [kind, api_version] : kDefaults) {
+    if (out.kind == kind) {
+      out.api_version = api_version;
+      return;
+    }
+  }
+  v.FailAt(v.mark(), v.path() + ".apiVersion",
+           "is required for kind " + Quote(out.kind) +
+               " (known without it: Deployment, StatefulSet, ReplicaSet, ReplicationController, "
+               "MachineDeployment, MachineSet)");
+}
+
+// A metric's resource / pods / object / external member.
+void ParseResourceSource(const Value& v, HpaResourceMetricSource& r) {
+  v.Map({
+      {"name", [&](const Value& g) { r.name = g.NonEmptyString(); }, /*required=*/true},
+      {"target",
+       [&](const Value& g) {
+         ParseMetricTarget(g, r.target,
+                           {{"Utilization", HpaMetricTargetType::kUtilization},
+                            {"AverageValue", HpaMetricTargetType::kAverageValue}});
+       },
+       /*required=*/true},
+  });
+}
+
+void ParsePodsSource(const Value& v, HpaPodsMetricSource& p) {
+  v.Map({
+      {"metric", [&](const Value& g) { ParseMetricIdentifier(g, p.metric_name); },
+       /*required=*/true},
+      {"query", [&](const Value& g) { p.query = g.NonEmptyString(); }, /*required=*/true},
+      {"target",
+       [&](const Value& g) {
+         ParseMetricTarget(g, p.target, {{"AverageValue", HpaMetricTargetType::kAverageValue}});
+       },
+       /*required=*/true},
+  });
+}
+
+void ParseObjectSource(const Value& v, HpaObjectMetricSource& o) {
+  v.Map({
+      {"describedObject",
+       [&](const Value& g) { ParseCrossVersionObjectReference(g, o.described_object); },
+       /*required=*/true},
+      {"metric", [&](const Value& g) { ParseMetricIdentifier(g, o.metric_name); },
+       /*required=*/true},
+      {"query", [&](const Value& g) { o.query = g.NonEmptyString(); }, /*required=*/true},
+      {"target",
+       [&](const Value& g) {
+         ParseMetricTarget(g, o.target,
+                           {{"Value", HpaMetricTargetType::kValue},
+                            {"AverageValue", HpaMetricTargetType::kAverageValue}});
+       },
+       /*required=*/true},
+  });
+}
+
+void ParseExternalSource(const Value& v, HpaExternalMetricSource& e) {
+  v.Map({
+      {"metric", [&](const Value& g) { ParseMetricIdentifier(g, e.metric_name); },
+       /*required=*/true},
+      {"query", [&](const Value& g) { e.query = g.NonEmptyString(); }, /*required=*/true},
+      {"target",
+       [&](const Value& g) {
+         ParseMetricTarget(g, e.target,
+                           {{"Value", HpaMetricTargetType::kValue},
+                            {"AverageValue", HpaMetricTargetType::kAverageValue}});
+       },
+       /*required=*/true},
+  });
+}
+
+// One metrics[] entry: `type` says which member must be set (and the others must not), then
+// that member is parsed. `prometheus_metric` remembers the first metric that reads Prometheus.
+void ParseMetricSpec(const Value& v, HpaMetricSpec& out, std::optional<Value>& prometheus_metric) {
+  std::optional<Value> resource, pods, object, external;
+  v.Map({
+      {"type",
+       [&](const Value& f) {
+         out.type = f.Enum<HpaMetricSourceType>({{"Resource", HpaMetricSourceType::kResource},
+                                                 {"Pods", HpaMetricSourceType::kPods},
+                                                 {"Object", HpaMetricSourceType::kObject},
+                                                 {"External", HpaMetricSourceType::kExternal}});
+       },
+       /*required=*/true},
+      {"resource", [&](const Value& f) { resource = f; }},
+      {"pods", [&](const Value& f) { pods = f; }},
+      {"object", [&](const Value& f) { object = f; }},
+      {"external", [&](const Value& f) { external = f; }},
+      {"containerResource",
+       [&](const Value& f) {
+         f.Fail("ContainerResource metrics are not supported; use a Resource metric");
+       }},
+  });
+  struct Member {
+    HpaMetricSourceType type;
+    std::string_view type_name;
+    std::string_view key;
+    const std::optional<Value>& field;
+  };
+  const Member members[] = {
+      {HpaMetricSourceType::kResource, "Resource", "resource", resource},
+      {HpaMetricSourceType::kPods, "Pods", "pods", pods},
+      {HpaMetricSourceType::kObject, "Object", "object", object},
+      {HpaMetricSourceType::kExternal, "External", "external", external},
+  };
+  std::string_view type_name;
+  for (const Member& m : members) {
+    if (m.type == out.type) type_name = m.type_name;
+  }
+  for (const Member& m : members) {
+    if (m.type != out.type && m.field) {
+      m.field->Fail("must not be set when type is " + std::string(type_name));
+    }
+  }
+  for (const Member& m : members) {
+    if (m.type == out.type && !m.field) {
+      v.FailAt(v.mark(), v.path() + "." + std::string(m.key),
+               "is required when type is " + std::string(type_name));
+    }
+  }
+  switch (out.type) {
+    case HpaMetricSourceType::kResource:
+      ParseResourceSource(*resource, out.resource.emplace());
+      break;
+    case HpaMetricSourceType::kPods:
+      ParsePodsSource(*pods, out.pods.emplace());
+      break;
+    case HpaMetricSourceType::kObject:
+      ParseObjectSource(*object, out.object.emplace());
+      break;
+    case HpaMetricSourceType::kExternal:
+      ParseExternalSource(*external, out.external.emplace());
+      break;
+  }
+  if (out.type != HpaMetricSourceType::kResource && !prometheus_metric) prometheus_metric = v;
+}
+
+void ParseScalingRules(const Value& v, HpaScalingRules& out) {
+  v.Map({
+      {"stabilizationWindowSeconds",
+       [&](const Value& f) {
+         out.stabilization_window_seconds = static_cast<int32_t>(f.Int(0, 3600));
+       }},
+      {"selectPolicy",
+       [&](const Value& f) {
+         out.select_policy = f.Enum<HpaSelectPolicy>({{"Max", HpaSelectPolicy::kMax},
+                                                      {"Min", HpaSelectPolicy::kMin},
+                                                      {"Disabled", HpaSelectPolicy::kDisabled}});
+       }},
+      {"policies",
+       [&](const Value& f) {
+         out.policies.clear();  // a given list replaces the defaults
+         f.List([&](const Value& item) {
+           if (item.IsNull()) item.Fail("expected a map, got null");
+           HpaScalingPolicy& p = out.policies.emplace_back();
+           item.Map({
+               {"type",
+                [&](const Value& g) {
+                  p.type =
+                      g.Enum<HpaScalingPolicyType>({{"Pods", HpaScalingPolicyType::kPods},
+                                                    {"Percent", HpaScalingPolicyType::kPercent}});
+                },
+                /*required=*/true},
+               {"value", [&](const Value& g) { p.value = ParseInt32(g, 1); }, /*required=*/true},
+               {"periodSeconds",
+                [&](const Value& g) { p.period_seconds = static_cast<int32_t>(g.Int(1, 1800)); },
+                /*required=*/true},
+           });
+         });
+         if (out.policies.empty()) f.Fail("must list at least one policy");
+       }},
+      {"tolerance",
+       [&](const Value& f) { out.tolerance_milli = ParseMilliQuantity(f, /*allow_zero=*/true); }},
+  });
+}
+
+void ParseBehavior(const Value& v, HpaBehavior& out) {
+  v.Map({
+      {"scaleUp", [&](const Value& f) { ParseScalingRules(f, out.scale_up); }},
+      {"scaleDown", [&](const Value& f) { ParseScalingRules(f, out.scale_down); }},
+  });
+}
+
+void ParseHpaSpec(const Value& v, HpaSpec& out, std::optional<Value>& prometheus_metric) {
+  std::optional<Value> max_value;
+  v.Map({
+      {"scaleTargetRef", [&](const Value& f) { ParseScaleTargetRef(f, out.scale_target_ref); },
+       /*required=*/true},
+      {"minReplicas",
+       [&](const Value& f) {
+         out.min_replicas = ParseInt32(f, 0);
+         if (out.min_replicas == 0)
+           f.Fail("0 (scale to zero, Kubernetes' HPAScaleToZero gate) is not supported");
+       }},
+      {"maxReplicas",
+       [&](const Value& f) {
+         out.max_replicas = ParseInt32(f, 1);
+         max_value = f;
+       },
+       /*required=*/true},
+      {"metrics",
+       [&](const Value& f) {
+         f.List([&](const Value& item) {
+           if (item.IsNull()) item.Fail("expected a map, got null");
+           ParseMetricSpec(item, out.metrics.emplace_back(), prometheus_metric);
+         });
+       }},
+      {"behavior", [&](const Value& f) { ParseBehavior(f, out.behavior.emplace()); }},
+  });
+  if (max_value && out.max_replicas < out.min_replicas) {
+    max_value->Fail("must be greater than or equal to minReplicas (" +
+                    std::to_string(out.min_replicas) + ")");
+  }
+  // autoscaling/v2 defaulting: no metrics means 80% average CPU utilization.
+  if (out.metrics.empty()) {
+    HpaMetricSpec& cpu = out.metrics.emplace_back();
+    cpu.type = HpaMetricSourceType::kResource;
+    cpu.resource = HpaResourceMetricSource{
+        "cpu", {.type = HpaMetricTargetType::kUtilization, .average_utilization = 80}};
+  }
+}
+
+void ParseHorizontalTargets(const Value& v, std::vector<HorizontalTargetConfig>& out,
+                            std::optional<Value>& prometheus_metric) {
+  std::map<std::string, std::string, std::less<>> names;    // ns/name -> path of first use
+  std::map<std::string, std::string, std::less<>> targets;  // ns/Kind/name -> path
+  v.List([&](const Value& item) {
+    if (item.IsNull()) item.Fail("expected a map, got null");
+    HorizontalTargetConfig target;
+    target.spec.namespace_name = "default";
+    std::optional<Value> name_value, spec_value;
+    item.Map({
+        {"apiVersion",
+         [&](const Value& f) {
+           if (f.String() != "autoscaling/v2") f.Fail(Quote(f.String()) + " is not autoscaling/v2");
+         }},
+        {"kind",
+         [&](const Value& f) {
+           if (f.String() != "HorizontalPodAutoscaler")
+             f.Fail(Quote(f.String()) + " is not HorizontalPodAutoscaler");
+         }},
+        {"metadata",
+         [&](const Value& f) {
+           f.Map({
+               {"name",
+                [&](const Value& g) {
+                  target.name = g.NonEmptyString();
+                  name_value = g;
+                },
+                /*required=*/true},
+               {"namespace",
+                [&](const Value& g) { target.spec.namespace_name = g.NonEmptyString(); }},
+               // Accepted so that an HPA copies over as it is; the autoscaler ignores them.
+               {"labels", [&](const Value& g) { g.Entries([](auto&, auto&) {}); }},
+               {"annotations", [&](const Value& g) { g.Entries([](auto&, auto&) {}); }},
+           });
+         },
+         /*required=*/true},
+        {"spec",
+         [&](const Value& f) {
+           spec_value = f;
+           ParseHpaSpec(f, target.spec, prometheus_metric);
+         },
+         /*required=*/true},
+    });
+    const std::string key = target.spec.namespace_name + "/" + target.name;
+    if (auto [pos, inserted] = names.emplace(key, item.path()); !inserted) {
+      name_value->Fail("duplicate HorizontalPodAutoscaler " + key + " (also " + pos->second + ")");
+    }
+    const CrossVersionObjectReference& ref = target.spec.scale_target_ref;
+    const std::string target_key = target.spec.namespace_name + "/" + ref.kind + "/" + ref.name;
+    if (auto [pos, inserted] = targets.emplace(target_key, item.path()); !inserted) {
+      spec_value->FailAt(spec_value->mark(), spec_value->path() + ".scaleTargetRef",
+                         ref.kind + "/" + ref.name + " in namespace " + target.spec.namespace_name +
+                             " is already autoscaled by " + pos->second);
+    }
+    out.push_back(std::move(target));
+  });
+}
+
+void ParsePrometheus(const Value& v, PrometheusConfig& out) {
+  v.Map({
+      {"url",
+       [&](const Value& f) {
+         std::string url = f.String();
+         if (!url.empty()) {
+           const size_t scheme_end = url.find("://");
+           const std::string scheme =
+               scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+           if ((scheme != "http" && scheme != "https") || url.size() == scheme_end + 3 ||
+               url[scheme_end + 3] == '/') {
+             f.Fail(Quote(url) + " is not an http:// or https:// URL with a host");
+           }
+           while (url.back() == '/') url.pop_back();
+         }
+         out.url = std::move(url);
+       }},
+      {"timeoutSeconds",
+       [&](const Value& f) { out.timeout_seconds = static_cast<int>(f.Int(1, 300)); }},
+  });
+}
+
+void ParseAutoscalerLeaderElection(const Value& v, AutoscalerLeaderElectionConfig& out) {
+  std::optional<Value> renew;
+  v.Map({
+      {"leaseName", [&](const Value& f) { out.lease_name = f.NonEmptyString(); }},
+      {"leaseNamespace", [&](const Value& f) { out.lease_namespace = f.NonEmptyString(); }},
+      {"leaseDurationSeconds",
+       [&](const Value& f) { out.lease_duration_seconds = static_cast<int>(f.Int(1, 3600)); }},
+      {"renewDeadlineSeconds",
+       [&](const Value& f) {
+         out.renew_deadline_seconds = static_cast<int>(f.Int(1, 3600));
+         renew = f;
+       }},
+      {"retryPeriodSeconds",
+       [&](const Value& f) { out.retry_period_seconds = static_cast<int>(f.Int(1, 3600)); }},
+  });
+  // client-go's checks: leaseDuration > renewDeadline > 1.2 x retryPeriod (its jitter factor).
+  const Value& at = renew ? *renew : v;
+  if (out.lease_duration_seconds <= out.renew_deadline_seconds) {
+    at.Fail("leaseDurationSeconds (" + std::to_string(out.lease_duration_seconds) +
+            ") must be greater than renewDeadlineSeconds (" +
+            std::to_string(out.renew_deadline_seconds) + ")");
+  }
+  if (out.renew_deadline_seconds * 10 <= out.retry_period_seconds * 12) {
+    at.Fail("renewDeadlineSeconds (" + std::to_string(out.renew_deadline_seconds) +
+            ") must be greater than 1.2 x retryPeriodSeconds (" +
+            std::to_string(out.retry_period_seconds) + ")");
+  }
+}
+
+void ParseAutoscaler(const Value& v, AutoscalerConfig& out) {
+  std::optional<Value> prometheus_metric;
+  v.Map({
+      {"syncPeriodSeconds",
+       [&](const Value& f) { out.sync_period_seconds = static_cast<int>(f.Int(1, 3600)); }},
+      {"prometheus", [&](const Value& f) { ParsePrometheus(f, out.prometheus); }},
+      {"tolerance",
+       [&](const Value& f) {
+         out.tolerance = static_cast<double>(ParseMilliQuantity(f, /*allow_zero=*/true)) / 1000.0;
+       }},
+      {"cpuInitializationPeriodSeconds",
+       [&](const Value& f) {
+         out.cpu_initialization_period_seconds = static_cast<int>(f.Int(0, 86400));
+       }},
+      {"initialReadinessDelaySeconds",
+       [&](const Value& f) {
+         out.initial_readiness_delay_seconds = static_cast<int>(f.Int(0, 86400));
+       }},
+      {"downscaleStabilizationSeconds",
+       [&](const Value& f) {
+         out.downscale_stabilization_seconds = static_cast<int>(f.Int(0, 86400));
+       }},
+      {"leaderElection",
+       [&](const Value& f) { ParseAutoscalerLeaderElection(f, out.leader_election); }},
+      {"horizontal",
+       [&](const Value& f) { ParseHorizontalTargets(f, out.horizontal, prometheus_metric); }},
+  });
+  if (prometheus_metric && out.prometheus.url.empty()) {
+    prometheus_metric->Fail(
+        "Pods, Object and External metrics are read from Prometheus: set "
+        "autoscaler.prometheus.url");
+  }
+}
+
 void ParseRoot(const Value& v, Config& out) {
   v.Map({
       {"epcResources", [&](const Value& f) { ParseEpcResources(f, out.epc_resources); }},
       {"pools", [&](const Value& f) { ParsePools(f, out.pools); }},
       {"scheduling", [&](const Value& f) { ParseScheduling(f, out.scheduling); }},
       {"extender", [&](const Value& f) { ParseExtender(f, out.extender); }},
+      {"autoscaler", [&](const Value& f) { ParseAutoscaler(f, out.autoscaler); }},
   });
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config/hpa_spec.h"
 #include "common/model/epc_resources.h"
 #include "common/policy/fit.h"
 #include "common/policy/pools.h"
@@ -19,7 +20,7 @@
 namespace epc {
 
 struct TlsConfig {
-  std::string cert_file;       // serve HTTPS when cert_file and key_file are set
+  std::string cert_file;  // serve HTTPS when cert_file and key_file are set
   std::string key_file;
   std::string client_ca_file;  // when set, require client certificates signed by this CA
   bool enabled() const { return !cert_file.empty(); }
@@ -28,11 +29,45 @@ struct TlsConfig {
 struct ExtenderConfig {
   std::string bind_address = "0.0.0.0";
   int port = 8888;
-  std::string url_prefix;                            // "" or "/scheduler"; no trailing slash
-  int64_t max_request_body_bytes = 256LL << 20;      // larger bodies get 413
-  bool enable_bind = false;                          // serve <prefix>/bind
+  std::string url_prefix;                        // "" or "/scheduler"; no trailing slash
+  int64_t max_request_body_bytes = 256LL << 20;  // larger bodies get 413
+  bool enable_bind = false;                      // serve <prefix>/bind
   int worker_threads = 8;
   TlsConfig tls;
+};
+
+// autoscaler.prometheus: where Pods, Object and External metrics are queried.
+struct PrometheusConfig {
+  std::string url;  // "http://prometheus:9090" (a path prefix is kept); empty: no Prometheus
+  int timeout_seconds = 5;
+};
+
+// autoscaler.leaderElection: the Lease the autoscaler's replicas contend for (--leader-elect).
+struct AutoscalerLeaderElectionConfig {
+  std::string lease_name = "epc-autoscaler";
+  std::string lease_namespace = "kube-system";
+  int lease_duration_seconds = 15;
+  int renew_deadline_seconds = 10;
+  int retry_period_seconds = 2;
+};
+
+// autoscaler.horizontal[]: one autoscaling/v2 HorizontalPodAutoscaler, copied over as YAML.
+struct HorizontalTargetConfig {
+  std::string name;  // metadata.name
+  HpaSpec spec;      // spec, with metadata.namespace in spec.namespace_name (default "default")
+};
+
+// autoscaler: the epc-autoscaler daemon. The durations mirror kube-controller-manager's
+// --horizontal-pod-autoscaler-* flags and default alike.
+struct AutoscalerConfig {
+  int sync_period_seconds = 15;
+  PrometheusConfig prometheus;
+  double tolerance = 0.1;
+  int cpu_initialization_period_seconds = 300;
+  int initial_readiness_delay_seconds = 30;
+  int downscale_stabilization_seconds = 300;
+  AutoscalerLeaderElectionConfig leader_election;
+  std::vector<HorizontalTargetConfig> horizontal;
 };
 
 struct Config {
@@ -40,6 +75,7 @@ struct Config {
   std::vector<PoolSpec> pools;
   SchedulingPolicy scheduling;
   ExtenderConfig extender;
+  AutoscalerConfig autoscaler;
 };
 
 // `source` names the text in errors (a file path).

@@ -178,7 +178,7 @@ TEST(ConfigErrors, UnknownKeys) {
       "maxRequestBodyBytes, enableBind, workerThreads, tls");
   EXPECT_EQ(ParseError("schedulng: {}\n"),
             "config.yaml:1:1: schedulng: unknown key; known keys: epcResources, pools, scheduling, "
-            "extender");
+            "extender, autoscaler");
   EXPECT_EQ(ParseError("scheduling:\n  ScoringStrategy: spread\n")
                 .rfind("config.yaml:2:3: scheduling.ScoringStrategy: unknown key", 0),
             0u);
