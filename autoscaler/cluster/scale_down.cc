@@ -182,9 +182,10 @@ ScaleDownDecision ScaleDownPlanner::Plan(const ScaleDownInput& input,
     const bool has_epc = info.allocatable.epc_bytes > 0;
     if (st.share >= options_.utilization_threshold) {
       set_state(i, NodeScaleDownState::kNotUnneeded,
-                "requested share " + FormatShare(st.share) + " >= threshold " +
-                    FormatShare(options_.utilization_threshold) + " (" + SharesText(st, has_epc) +
-                    ")");
+                options_.explain ? "requested share " + FormatShare(st.share) + " >= threshold " +
+                                       FormatShare(options_.utilization_threshold) + " (" +
+                                       SharesText(st, has_epc) + ")"
+                                 : std::string());
       continue;
     }
     Candidate c;
@@ -342,8 +343,10 @@ ScaleDownDecision ScaleDownPlanner::Plan(const ScaleDownInput& input,
     st.unneeded_seconds = Seconds(now - unneeded_since);
     const NodeGroupState& group = input.groups[group_of[i]];
     const bool empty = c.movable.empty();
-    const std::string shares = "requested share " + FormatShare(st.share) + " < threshold " +
-                               FormatShare(options_.utilization_threshold);
+    const std::string shares = options_.explain
+                                   ? "requested share " + FormatShare(st.share) + " < threshold " +
+                                         FormatShare(options_.utilization_threshold)
+                                   : std::string();
     NodeScaleDownState state = NodeScaleDownState::kRemovable;
     std::string reason;
     if (now - unneeded_since < options_.unneeded_time) {

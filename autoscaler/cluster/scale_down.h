@@ -69,9 +69,12 @@ struct ScaleDownOptions {
   Duration pdb_block_time = std::chrono::minutes(5);    // --unremovable-node-recheck-timeout
   int max_empty_bulk_delete = 10;                       // --max-empty-bulk-delete
   int max_nodes_per_pass = 10;                          // all removals of one pass
-  bool skip_nodes_with_system_pods = true;              // --skip-nodes-with-system-pods
-  bool skip_nodes_with_local_storage = true;            // --skip-nodes-with-local-storage
-  int32_t expendable_pods_priority_cutoff = -10;        // --expendable-pods-priority-cutoff
+  // Write the why of every node's state into NodeScaleDownStatus::reason. A simulation that
+  // plans every few simulated seconds over thousands of nodes turns it off.
+  bool explain = true;
+  bool skip_nodes_with_system_pods = true;        // --skip-nodes-with-system-pods
+  bool skip_nodes_with_local_storage = true;      // --skip-nodes-with-local-storage
+  int32_t expendable_pods_priority_cutoff = -10;  // --expendable-pods-priority-cutoff
 };
 
 // Since when each node has been unneeded, and the PDB refusals the daemon met. Owned by the

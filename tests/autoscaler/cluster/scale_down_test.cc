@@ -379,3 +379,30 @@ TEST_F(ScaleDownPlannerTest, ManyNodesWithPodsToMove) {
 
 }  // namespace
 }  // namespace epc::cluster
+
+namespace epc::cluster {
+namespace {
+
+// explain = false changes no decision, only leaves the reasons out.
+TEST_F(ScaleDownPlannerTest, WithoutExplanationsTheDecisionsAreTheSame) {
+  const size_t full = AddNode(SgxNode("sgx-0", 168), 0);
+  cluster_.AddPod(full, AppPod("enclave", 160, "100m", "128Mi"));
+  AddNode(SgxNode("sgx-1", 168), 0);
+  Plan(kT0);
+  const ScaleDownDecision explained = Plan(kT0 + std::chrono::minutes(11));
+  ASSERT_EQ(Removed(explained), std::vector<std::string>{"sgx-1"});
+  options_.explain = false;
+  tracker_ = UnneededTracker();
+  Plan(kT0);
+  const ScaleDownDecision quiet = Plan(kT0 + std::chrono::minutes(11));
+  EXPECT_EQ(Removed(quiet), Removed(explained));
+  ASSERT_EQ(quiet.nodes.size(), explained.nodes.size());
+  for (size_t i = 0; i < quiet.nodes.size(); ++i) {
+    EXPECT_EQ(quiet.nodes[i].status, explained.nodes[i].status);
+  }
+  EXPECT_EQ(Status(quiet, "sgx-0").reason, "");
+  EXPECT_NE(Status(explained, "sgx-0").reason, "");
+}
+
+}  // namespace
+}  // namespace epc::cluster
