@@ -56,6 +56,16 @@ NodeInfo Extender::WithHolds(const NodeInfo& info, std::string_view pod_uid) con
   return out;
 }
 
+template <typename F>
+auto Extender::OnNodeWithHolds(const NodeInfo& info, std::string_view pod_uid, F&& f) const {
+  // Copy the node's info only when another pod holds EPC on it (rare); most nodes go as is.
+  const int64_t held = reservations_.HeldOn(info.node->name, pod_uid);
+  if (held == 0) return f(info);
+  NodeInfo copy = info;
+  copy.requested.epc_bytes += held;
+  return f(copy);
+}
+
 std::unique_lock<std::mutex> Extender::LockReservations(const ClusterSnapshot& snapshot) const {
   std::unique_lock lock(mu_);
   reservations_.Prune(snapshot, options_.now());
@@ -91,7 +101,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
         continue;
       }
       FitResult fit =
-          holds ? predicate_.Fit(pod, WithHolds(*info, uid)) : predicate_.Fit(pod, *info);
+          OnNodeWithHolds(*info, uid, [&](const NodeInfo& n) { return predicate_.Fit(pod, n); });
       if (fit.fits()) {
         out.answer.passing_node_names.push_back(name);
         if (pod.wants_epc()) passed.insert(name);
@@ -139,7 +149,8 @@ std::vector<HostPriority> Extender::Prioritize(const ExtenderArgs& args) const {
       const NodeInfo* info = snapshot->FindNode(name);
       int score = 0;
       if (info != nullptr) {
-        score = holds ? predicate_.Score(pod, WithHolds(*info, uid)) : predicate_.Score(pod, *info);
+        score = OnNodeWithHolds(*info, uid,
+                                [&](const NodeInfo& n) { return predicate_.Score(pod, n); });
       }
       out.push_back({name, score});
     }

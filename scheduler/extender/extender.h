@@ -72,6 +72,10 @@ class Extender {
   size_t held_pods() const;
 
  private:
+  // Calls f with the node's info, its requested EPC raised by other pods' holds if any.
+  template <typename F>
+  auto OnNodeWithHolds(const NodeInfo& info, std::string_view pod_uid, F&& f) const;
+
   ClusterStore& store_;
   Predicate predicate_;
   const ExtenderOptions options_;

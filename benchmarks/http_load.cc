@@ -1,0 +1,585 @@
+// http_load: drives the real ExtenderServer the way kube-scheduler's extender client does and
+// reports latency percentiles per verb and mode, next to the transport floor of full mode.
+//
+// The client behaves like Go's net/http transport as kube-scheduler configures it
+// (utilnet.SetTransportDefaults(&http.Transport{})): HTTP/1.1 keep-alive on one connection,
+// TCP_NODELAY (Go's default), one request at a time (kube-scheduler is serial per scheduling
+// cycle), `Content-Type: application/json`, and `Accept-Encoding: gzip`, which Go's transport adds
+// to every request unless DisableCompression is set (kube-scheduler does not set it). Go then
+// gunzips transparently; this tool only reads the bytes off the wire. --accept-encoding=none
+// sends no Accept-Encoding header.
+//
+// The server under test is the real ExtenderServer, in process on 127.0.0.1 (port 0), over a
+// ClusterStore with --nodes nodes and pods bound to them. The transport floor is a second
+// httplib::Server with the same settings (worker pool, TCP_NODELAY, socket options, keep-alive
+// count, payload limit), reading the body through the same ContentReader into the same
+// RequestBuffer, and answering the exact bytes of the real full-mode filter answer, without
+// decoding anything. Full-mode filter requests and floor requests alternate so that machine noise
+// hits both alike.
+//
+// Usage: http_load [--nodes N] [--requests K] [--full-requests K] [--verbs filter,prioritize]
+//                  [--modes names,full] [--warmup K] [--accept-encoding gzip|none]
+//                  [--threads T]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "benchmarks/cluster_gen.h"
+#include "scheduler/extender/extender.h"
+#include "scheduler/extender/seen_pods.h"
+#include "scheduler/http/metrics.h"
+#include "scheduler/http/server.h"
+#include "scheduler/wire/extender_args.h"
+
+namespace epc::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  size_t nodes = 5000;
+  size_t requests = 2000;     // per verb in names mode
+  size_t full_requests = 30;  // per verb in full mode (and as many floor requests)
+  size_t warmup = 0;          // 0: 50 in names mode, 2 in full mode
+  std::vector<std::string> verbs = {"filter", "prioritize"};
+  std::vector<std::string> modes = {"names", "full"};
+  std::string accept_encoding = "gzip";
+  int threads = 0;  // 0: the ExtenderConfig default
+};
+
+[[noreturn]] void Usage(const std::string& error) {
+  std::cerr << "http_load: " << error
+            << "\nusage: http_load [--nodes N] [--requests K] [--full-requests K]"
+               " [--verbs filter,prioritize] [--modes names,full] [--warmup K]"
+               " [--accept-encoding gzip|none] [--threads T]\n";
+  std::exit(2);
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+size_t ParseCount(const std::string& flag, const std::string& value) {
+  size_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    Usage(flag + " wants a number, got \"" + value + "\"");
+  }
+  return n;
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+    } else if (arg == "--help" || arg == "-h") {
+      Usage("help");
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      Usage(arg + " needs a value");
+    }
+    if (arg == "--nodes") {
+      o.nodes = ParseCount(arg, value);
+    } else if (arg == "--requests") {
+      o.requests = ParseCount(arg, value);
+    } else if (arg == "--full-requests") {
+      o.full_requests = ParseCount(arg, value);
+    } else if (arg == "--warmup") {
+      o.warmup = ParseCount(arg, value);
+    } else if (arg == "--verbs") {
+      o.verbs = SplitList(value);
+      for (const auto& v : o.verbs) {
+        if (v != "filter" && v != "prioritize") Usage("unknown verb \"" + v + "\"");
+      }
+    } else if (arg == "--modes") {
+      o.modes = SplitList(value);
+      for (const auto& m : o.modes) {
+        if (m != "names" && m != "full") Usage("unknown mode \"" + m + "\"");
+      }
+    } else if (arg == "--accept-encoding") {
+      o.accept_encoding = value == "none" ? "" : value;
+    } else if (arg == "--threads") {
+      o.threads = static_cast<int>(ParseCount(arg, value));
+    } else {
+      Usage("unknown flag " + arg);
+    }
+  }
+  if (o.nodes == 0) Usage("--nodes must be positive");
+  return o;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// ---- the client --------------------------------------------------------------------------------
+
+struct Response {
+  int status = 0;
+  size_t wire_bytes = 0;  // the body as sent (compressed when Content-Encoding is set)
+  std::string content_encoding;
+  std::string content_type;
+  std::string body;  // kept only when asked
+};
+
+// One kept-alive HTTP/1.1 connection, one request at a time.
+class Connection {
+ public:
+  explicit Connection(int port) : port_(port) {
+    buffer_.resize(1 << 20);
+    Connect();
+  }
+  ~Connection() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Like Go's transport: when the server closed the connection (`Connection: close` after
+  // keep_alive_max_count requests), the next request dials a new one, inside its own timing.
+  Response Post(const std::string& path, std::string_view body, const std::string& encoding,
+                bool keep_body) {
+    if (fd_ < 0) {
+      Connect();
+      ++reconnects_;
+    }
+    std::string head =
+        "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+        "\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nContent-Type: application/json\r\n";
+    if (!encoding.empty()) head += "Accept-Encoding: " + encoding + "\r\n";
+    head += "\r\n";
+    SendAll(head);
+    SendAll(body);
+    return Read(keep_body);
+  }
+  size_t reconnects() const { return reconnects_; }
+
+ private:
+  void Connect() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+    int yes = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    timeval timeout{60, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("connect: " + std::string(std::strerror(errno)));
+    begin_ = end_ = 0;
+  }
+
+  void SendAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error("send: " + std::string(std::strerror(errno)));
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  // Fills buffer_[end_..] with at least one more byte.
+  void Fill() {
+    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    for (;;) {
+      ssize_t n = recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
+      if (n > 0) {
+        end_ += static_cast<size_t>(n);
+        return;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      throw std::runtime_error(n == 0 ? "connection closed by the server"
+                                      : "recv: " + std::string(std::strerror(errno)));
+    }
+  }
+
+  static std::string Lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  }
+
+  Response Read(bool keep_body) {
+    // Headers.
+    size_t header_end = std::string::npos;
+    for (;;) {
+      std::string_view have(buffer_.data() + begin_, end_ - begin_);
+      header_end = have.find("\r\n\r\n");
+      if (header_end != std::string_view::npos) break;
+      if (begin_ > 0) {
+        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      Fill();
+    }
+    std::string_view head(buffer_.data() + begin_, header_end);
+    Response r;
+    if (head.size() < 12 || head.substr(0, 5) != "HTTP/")
+      throw std::runtime_error("malformed response");
+    r.status = std::atoi(std::string(head.substr(9, 3)).c_str());
+    size_t length = 0;
+    bool chunked = false;
+    bool close_after = false;
+    size_t pos = head.find("\r\n");
+    while (pos != std::string_view::npos && pos < head.size()) {
+      size_t next = head.find("\r\n", pos + 2);
+      std::string_view line =
+          head.substr(pos + 2, (next == std::string_view::npos ? head.size() : next) - pos - 2);
+      size_t colon = line.find(':');
+      if (colon != std::string_view::npos) {
+        std::string name = Lower(line.substr(0, colon));
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        if (name == "content-length") {
+          std::from_chars(value.data(), value.data() + value.size(), length);
+        } else if (name == "transfer-encoding") {
+          chunked = Lower(value).find("chunked") != std::string::npos;
+        } else if (name == "content-encoding") {
+          r.content_encoding = std::string(value);
+        } else if (name == "content-type") {
+          r.content_type = std::string(value);
+        } else if (name == "connection") {
+          close_after = Lower(value).find("close") != std::string::npos;
+        }
+      }
+      pos = next;
+    }
+    begin_ += header_end + 4;
+    if (chunked) {
+      ReadChunked(r, keep_body);
+    } else {
+      ReadBody(r, length, keep_body);
+    }
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (close_after) {
+      close(fd_);
+      fd_ = -1;
+    }
+    return r;
+  }
+
+  void ReadBody(Response& r, size_t length, bool keep_body) {
+    r.wire_bytes += length;
+    while (length > 0) {
+      if (begin_ == end_) {
+        begin_ = end_ = 0;
+        Fill();
+      }
+      size_t take = std::min(length, end_ - begin_);
+      if (keep_body) r.body.append(buffer_.data() + begin_, take);
+      begin_ += take;
+      length -= take;
+    }
+  }
+
+  std::string ReadLine() {
+    for (;;) {
+      std::string_view have(buffer_.data() + begin_, end_ - begin_);
+      size_t eol = have.find("\r\n");
+      if (eol != std::string_view::npos) {
+        std::string line(have.substr(0, eol));
+        begin_ += eol + 2;
+        return line;
+      }
+      if (begin_ > 0) {
+        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      Fill();
+    }
+  }
+
+  void ReadChunked(Response& r, bool keep_body) {
+    for (;;) {
+      std::string size_line = ReadLine();
+      size_t size = std::strtoul(size_line.c_str(), nullptr, 16);
+      if (size == 0) {
+        while (!ReadLine().empty()) {
+        }
+        return;
+      }
+      ReadBody(r, size, keep_body);
+      ReadLine();
+    }
+  }
+
+  int port_;
+  int fd_ = -1;
+  size_t reconnects_ = 0;
+  std::vector<char> buffer_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
+
+// ---- the transport floor ---------------------------------------------------------------------
+
+// A server with ExtenderServer's httplib settings that reads the body exactly as HandleVerb does
+// and answers a fixed body.
+class FloorServer {
+ public:
+  FloorServer(const ExtenderConfig& config, std::string answer, std::string content_type)
+      : answer_(std::move(answer)), content_type_(std::move(content_type)) {
+    httplib::Server& s = server_;
+    size_t threads = config.worker_threads > 0 ? static_cast<size_t>(config.worker_threads) : 1;
+    s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    s.set_tcp_nodelay(true);
+    s.set_socket_options([](int sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    s.set_keep_alive_max_count(1000);
+    const size_t limit = static_cast<size_t>(config.max_request_body_bytes);
+    s.set_payload_max_length(limit);
+    s.Post(".*", [this, limit](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
+      RequestBuffer body;
+      const std::string length_header = req.get_header_value("Content-Length");
+      size_t length = 0;
+      if (!length_header.empty()) {
+        std::from_chars(length_header.data(), length_header.data() + length_header.size(), length);
+        if (length <= limit) body.Reserve(length);
+      }
+      bool read = reader([&](const char* data, size_t size) {
+        if (body.size() + size > limit) return false;
+        body.Append(data, size);
+        return true;
+      });
+      if (!read) {
+        res.status = 400;
+        return;
+      }
+      simdjson::padded_string_view view = body.View();
+      if (view.size() != length) {
+        res.status = 400;
+        return;
+      }
+      std::string answer = answer_;  // the extender builds its answer afresh for every request
+      res.status = 200;
+      res.body = std::move(answer);
+      res.set_header("Content-Type", content_type_);
+    });
+    port_ = s.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) throw std::runtime_error("floor server: cannot bind");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FloorServer() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string answer_;
+  std::string content_type_;  // as the extender answers: it decides whether httplib compresses
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+// ---- measurement -------------------------------------------------------------------------------
+
+struct Series {
+  std::string mode;
+  std::string verb;
+  size_t request_bytes = 0;
+  size_t response_bytes = 0;  // on the wire
+  std::string content_encoding;
+  std::vector<double> ms;
+  size_t connections = 1;
+};
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  if (rank == 0) rank = 1;
+  return v[std::min(rank, v.size()) - 1];
+}
+
+double Timed(Connection& conn, const std::string& path, std::string_view body,
+             const std::string& encoding, Series& series) {
+  auto start = Clock::now();
+  Response r = conn.Post(path, body, encoding, false);
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (r.status != 200) {
+    throw std::runtime_error(series.mode + " " + series.verb + ": HTTP " +
+                             std::to_string(r.status));
+  }
+  series.response_bytes = r.wire_bytes;
+  series.content_encoding = r.content_encoding;
+  return ms;
+}
+
+// One request outside the timing whose answer is checked: 200 and JSON of the expected shape.
+void Check(Connection& conn, const std::string& path, std::string_view body,
+           const std::string& mode, const std::string& verb) {
+  Response r = conn.Post(path, body, "", true);
+  bool ok = r.status == 200;
+  if (ok && verb == "filter") {
+    std::string key = mode == "names" ? "\"NodeNames\":[" : "\"Nodes\":{";
+    ok =
+        r.body.find(key) != std::string::npos && r.body.find("\"Error\":\"\"") != std::string::npos;
+  } else if (ok) {
+    ok = r.body.rfind("[{\"Host\":", 0) == 0;
+  }
+  if (!ok) {
+    throw std::runtime_error(mode + " " + verb + ": unexpected answer (HTTP " +
+                             std::to_string(r.status) + "): " + r.body.substr(0, 300));
+  }
+}
+
+void PrintRow(const Series& s) {
+  std::printf("%-6s %-11s %8zu %5zu %10.2f %10.3f %-5s %9.3f %9.3f %9.3f %9.3f\n", s.mode.c_str(),
+              s.verb.c_str(), s.ms.size(), s.connections,
+              static_cast<double>(s.request_bytes) / 1e6,
+              static_cast<double>(s.response_bytes) / 1e6,
+              s.content_encoding.empty() ? "-" : s.content_encoding.c_str(), Percentile(s.ms, 0.50),
+              Percentile(s.ms, 0.90), Percentile(s.ms, 0.99),
+              s.ms.empty() ? 0.0 : *std::max_element(s.ms.begin(), s.ms.end()));
+}
+
+int Run(const Options& o) {
+  std::printf("http_load: %zu nodes, %u cores, load average %s, simdjson on-demand kernel %s\n",
+              o.nodes, std::thread::hardware_concurrency(), LoadAverage().c_str(),
+              SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION));
+  std::printf("client: keep-alive, TCP_NODELAY, serial, Accept-Encoding: %s\n",
+              o.accept_encoding.empty() ? "(none)" : o.accept_encoding.c_str());
+
+  Config config = BenchConfig();
+  if (o.threads > 0) config.extender.worker_threads = o.threads;
+  std::unique_ptr<ClusterStore> store = NewFilledStore(config, o.nodes);
+  SeenPods seen;
+  Extender extender(*store, config.scheduling, &seen);
+  ExtenderMetrics metrics;
+  std::ostringstream log_text;
+  Logger log(log_text, 0);
+  ExtenderServer server(config.extender, extender, metrics, log);
+  Result<int> port = server.Start();
+  if (!port) throw std::runtime_error("extender server: " + port.error());
+
+  const bool want_full = std::find(o.modes.begin(), o.modes.end(), "full") != o.modes.end();
+  const std::string names_body = NamesModeBody(o.nodes);
+  const std::string full_body = want_full ? FullModeBody(o.nodes) : std::string();
+
+  // The floor answers the exact bytes and Content-Type the extender answers to the full-mode
+  // filter (asked without Accept-Encoding, so the body is the plain JSON).
+  std::unique_ptr<FloorServer> floor;
+  if (want_full) {
+    Connection conn(*port);
+    Response r = conn.Post("/filter", full_body, "", true);
+    if (r.status != 200) {
+      throw std::runtime_error("full-mode filter: HTTP " + std::to_string(r.status) + ": " +
+                               r.body.substr(0, 300));
+    }
+    floor = std::make_unique<FloorServer>(config.extender, std::move(r.body), r.content_type);
+  }
+  std::printf("store: %zu nodes, %zu pods bound; extender worker threads: %d\n\n", o.nodes,
+              BoundPodCount(o.nodes), config.extender.worker_threads);
+
+  std::vector<Series> results;
+  Series floor_series;
+  for (const std::string& mode : o.modes) {
+    const bool full = mode == "full";
+    const std::string& body = full ? full_body : names_body;
+    const size_t count = full ? o.full_requests : o.requests;
+    const size_t warmup = o.warmup > 0 ? o.warmup : (full ? 2 : 50);
+    for (const std::string& verb : o.verbs) {
+      const std::string path = "/" + verb;
+      Series series{mode, verb, body.size(), 0, "", {}, 1};
+      Connection conn(*port);
+      Check(conn, path, body, mode, verb);
+      const bool with_floor = full && verb == "filter";
+      std::unique_ptr<Connection> floor_conn;
+      if (with_floor) {
+        floor_series = Series{"floor", "filter", body.size(), 0, "", {}, 1};
+        floor_conn = std::make_unique<Connection>(floor->port());
+      }
+      for (size_t i = 0; i < warmup; ++i) {
+        Timed(conn, path, body, o.accept_encoding, series);
+        if (with_floor) Timed(*floor_conn, path, body, o.accept_encoding, floor_series);
+      }
+      for (size_t i = 0; i < count; ++i) {
+        series.ms.push_back(Timed(conn, path, body, o.accept_encoding, series));
+        if (with_floor) {
+          floor_series.ms.push_back(
+              Timed(*floor_conn, path, body, o.accept_encoding, floor_series));
+        }
+      }
+      series.connections += conn.reconnects();
+      if (with_floor) floor_series.connections += floor_conn->reconnects();
+      results.push_back(std::move(series));
+    }
+  }
+
+  std::printf("%-6s %-11s %8s %5s %10s %10s %-5s %9s %9s %9s %9s\n", "mode", "verb", "requests",
+              "conns", "req MB", "resp MB", "enc", "p50 ms", "p90 ms", "p99 ms", "max ms");
+  for (const Series& s : results) PrintRow(s);
+  if (!floor_series.ms.empty()) PrintRow(floor_series);
+  for (const Series& s : results) {
+    if (s.mode == "full" && s.verb == "filter" && !floor_series.ms.empty()) {
+      std::printf("\nfull-mode filter p50 / transport floor p50 = %.2f (%.1f ms / %.1f ms)\n",
+                  Percentile(s.ms, 0.5) / Percentile(floor_series.ms, 0.5), Percentile(s.ms, 0.5),
+                  Percentile(floor_series.ms, 0.5));
+    }
+  }
+  std::printf("load average after: %s\n", LoadAverage().c_str());
+  server.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace epc::bench
+
+int main(int argc, char** argv) {
+  try {
+    return epc::bench::Run(epc::bench::ParseOptions(argc, argv));
+  } catch (const std::exception& e) {
+    std::cerr << "http_load: " << e.what() << "\n";
+    return 1;
+  }
+}
