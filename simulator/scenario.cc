@@ -1,6 +1,6 @@
 // Scenario parsing: each section is one ParseX(const Value&, X&) walking its map with
-// Value::Map() (common/config/yaml_walker.h, shared with the config parser), which rejects unknown and duplicate keys with their
-// positions, as common/config does for the shared configuration.
+// Value::Map() (common/config/yaml_walker.h, shared with the config parser), which rejects unknown
+// and duplicate keys with their positions, as common/config does for the shared configuration.
 #include "simulator/scenario.h"
 
 #include <cerrno>
@@ -11,9 +11,10 @@
 #include <map>
 #include <set>
 
+#include "common/config/config_sections.h"
+#include "common/config/yaml_walker.h"
 #include "common/model/quantity.h"
 #include "common/model/selectors.h"
-#include "common/config/yaml_walker.h"
 
 namespace epc::sim {
 namespace {
@@ -60,82 +61,6 @@ void ParseLabels(const Value& v, Labels& out) {
   v.Entries([&](const std::string& key, const Value& value) {
     out.insert_or_assign(key, value.IsNull() ? std::string() : value.String());
   });
-}
-
-void ParseRequirement(const Value& v, SelectorRequirement& out) {
-  v.Map({
-      {"key", [&](const Value& f) { out.key = f.String(); }},
-      {"operator", [&](const Value& f) { out.op = f.String(); }},
-      {"values", [&](const Value& f) { out.values = f.StringList(); }},
-  });
-  Result<bool> valid = ValidateRequirement(out, /*node_selector=*/false);
-  if (!valid.ok()) v.Fail(valid.error());
-}
-
-void ParseLabelSelector(const Value& v, LabelSelector& out) {
-  v.Map({
-      {"matchLabels", [&](const Value& f) { ParseLabels(f, out.match_labels); }},
-      {"matchExpressions",
-       [&](const Value& f) {
-         f.List([&](const Value& item) {
-           if (item.IsNull()) item.Fail("expected a map, got null");
-           ParseRequirement(item, out.match_expressions.emplace_back());
-         });
-       }},
-  });
-}
-
-void ParsePools(const Value& v, std::vector<PoolSpec>& out) {
-  std::set<std::string, std::less<>> names;
-  v.List([&](const Value& item) {
-    if (item.IsNull()) item.Fail("expected a map, got null");
-    PoolSpec pool;
-    item.Map({
-        {"name",
-         [&](const Value& f) {
-           pool.name = f.NonEmptyString();
-           if (!names.insert(pool.name).second) f.Fail("duplicate pool name " + Quote(pool.name));
-         },
-         /*required=*/true},
-        {"confidential", [&](const Value& f) { pool.confidential = f.Bool(); }},
-        {"nodeSelector", [&](const Value& f) { ParseLabelSelector(f, pool.node_selector); }},
-    });
-    out.push_back(std::move(pool));
-  });
-}
-
-void ParseScheduling(const Value& v, SchedulingPolicy& out) {
-  v.Map({
-      {"generalPodsOnConfidentialNodes",
-       [&](const Value& f) {
-         out.general_pods_on_confidential =
-             f.Enum<GeneralPodPolicy>({{"deny", GeneralPodPolicy::kDeny},
-                                       {"penalize", GeneralPodPolicy::kPenalize},
-                                       {"allow", GeneralPodPolicy::kAllow}});
-       }},
-      {"scoringStrategy",
-       [&](const Value& f) {
-         out.strategy = f.Enum<ScoringStrategy>(
-             {{"binpack", ScoringStrategy::kBinpack}, {"spread", ScoringStrategy::kSpread}});
-       }},
-  });
-}
-
-void ParseEpcResources(const Value& v, EpcResources& out) {
-  std::vector<EpcResource> resources;
-  v.List([&](const Value& item) {
-    EpcResource r;
-    item.Map({
-        {"name", [&](const Value& f) { r.name = f.NonEmptyString(); }, /*required=*/true},
-        {"unit",
-         [&](const Value& f) {
-           r.unit = f.Enum<EpcUnit>({{"bytes", EpcUnit::kBytes}, {"MiB", EpcUnit::kMiB}});
-         }},
-    });
-    resources.push_back(std::move(r));
-  });
-  if (resources.empty()) v.Fail("must list at least one resource");
-  out = EpcResources(std::move(resources));
 }
 
 const char* const kExpanders[] = {"least-waste", "most-pods", "priority", "random"};

@@ -23,6 +23,7 @@
 #include <string>
 #include <utility>
 
+#include "common/config/config_sections.h"
 #include "common/config/yaml_walker.h"
 #include "common/model/quantity.h"
 #include "common/model/selectors.h"
@@ -32,7 +33,9 @@ namespace {
 
 using namespace ::epc::yaml;  // NOLINT(google-build-using-namespace)
 
-// ---- Sections ----
+}  // namespace
+
+// ---- Sections other YAML files share (common/config/config_sections.h) ----
 
 void ParseEpcResources(const Value& v, EpcResources& out) {
   std::vector<EpcResource> resources;
@@ -126,6 +129,10 @@ void ParseScheduling(const Value& v, SchedulingPolicy& out) {
        }},
   });
 }
+
+namespace {
+
+// ---- Sections ----
 
 // A positive whole number of bytes: an integer or a quantity string ("256Mi").
 int64_t ParseByteSize(const Value& v) {
