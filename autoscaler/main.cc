@@ -1,5 +1,7 @@
 // epc-autoscaler: horizontal pod autoscaling with the Kubernetes HPA's semantics, on CPU (and
-// any resource metrics.k8s.io serves) and on any Prometheus query (EPC, requests per second...).
+// any resource metrics.k8s.io serves) and on any Prometheus query (EPC, requests per second...),
+// and cluster autoscaling of node groups (autoscaler.cluster) decided with the extender's
+// predicate. Two loops, one per kind, each gated by the same leader lease.
 //
 //   epc-autoscaler --config FILE [--kubeconfig FILE] [--leader-elect] [--leader-elect-identity ID]
 //                  [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR]
@@ -15,6 +17,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -26,6 +29,10 @@
 
 #include "autoscaler/app/autoscaler_metrics.h"
 #include "autoscaler/app/probe_server.h"
+#include "autoscaler/cluster/controller/controller.h"
+#include "autoscaler/cluster/controller/kube_adapters.h"
+#include "autoscaler/cluster/controller/report_json.h"
+#include "autoscaler/cluster/controller/setup.h"
 #include "autoscaler/horizontal/controller.h"
 #include "autoscaler/horizontal/kube_adapters.h"
 #include "autoscaler/metrics/source_metrics_client.h"
@@ -33,7 +40,9 @@
 #include "common/config/config.h"
 #include "common/k8s/api_client.h"
 #include "common/k8s/client_config.h"
+#include "common/k8s/cluster_informer.h"
 #include "common/k8s/leader_election.h"
+#include "common/state/cluster_state.h"
 #include "common/util/logging.h"
 
 namespace {
@@ -42,7 +51,9 @@ constexpr std::string_view kUsage = R"(Usage: epc-autoscaler --config FILE [flag
 
 Horizontal pod autoscaling with the Kubernetes HPA's semantics for the targets listed under
 autoscaler.horizontal in the config file: Resource metrics from metrics.k8s.io, Pods, Object and
-External metrics from Prometheus queries. Serves /metrics, /healthz and /readyz.
+External metrics from Prometheus queries. With autoscaler.cluster.enabled, also sizes the node
+groups of autoscaler.cluster (Cluster API MachineDeployments or kwok nodes) for pending pods and
+idle nodes, with the same fit predicate as epc-extender. Serves /metrics, /healthz and /readyz.
 
 Flags (--flag=value and --flag value both work):
   --config FILE                      configuration file (YAML; see examples/config.yaml)
@@ -55,9 +66,11 @@ Flags (--flag=value and --flag value both work):
                                      any free port)
   --health-probe-bind-address ADDR   where /healthz and /readyz are served (default
                                      0.0.0.0:8081)
-  --dry-run                          decide and report, never write scales or events
+  --dry-run                          decide and report, never write scales, nodes, taints,
+                                     evictions or events
   --once                             one reconcile of every target, print one JSON line per
-                                     target on stdout, exit (no leader election, no servers)
+                                     target and per node group on stdout, exit (no leader
+                                     election, no servers)
   --v N                              log verbosity (2: a line per target and reconcile)
   --version                          print the version and exit
   --help, -h                         print this help and exit
@@ -174,6 +187,72 @@ class StopSignal {
   bool stopped_ = false;
 };
 
+// Runs `reconcile` every `period` while `leading()` holds, until `stop`. A standby checks the
+// lease often so that it takes over within a period.
+void RunLoop(StopSignal& stop, std::chrono::steady_clock::duration period,
+             const std::function<bool()>& leading, const std::function<void()>& reconcile,
+             epc::Logger& log, const std::string& name) {
+  bool was_leader = true;
+  do {
+    const auto start = std::chrono::steady_clock::now();
+    const bool leader = leading();
+    if (leader != was_leader) {
+      log.Info(name + (leader ? ": leading, reconciling" : ": not leading, standing by"));
+      was_leader = leader;
+    }
+    if (leader) reconcile();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const auto wait =
+        leader ? (elapsed < period ? period - elapsed : std::chrono::steady_clock::duration::zero())
+               : std::chrono::steady_clock::duration(std::chrono::milliseconds(200));
+    if (!stop.WaitFor(wait)) break;
+  } while (true);
+}
+
+double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The cluster autoscaler and what feeds it: a node/pod informer into a ClusterStore, the
+// provider, and the API adapters. Built only with autoscaler.cluster.enabled.
+struct ClusterAutoscaling {
+  ClusterAutoscaling(const epc::Config& config, std::shared_ptr<epc::ApiClient> api,
+                     epc::Logger& log)
+      : store(config.epc_resources, epc::PoolClassifier(config.pools)),
+        informer(api, store, log),
+        pods(api),
+        drainer(api),
+        events(api, "epc-autoscaler", log) {}
+
+  epc::ClusterStore store;
+  epc::ClusterInformer informer;
+  epc::cluster::ApiClusterPodLister pods;
+  epc::cluster::ApiNodeDrainer drainer;
+  epc::cluster::ApiObjectEventRecorder events;
+  std::unique_ptr<epc::cluster::NodeGroupProvider> provider;
+  std::unique_ptr<epc::cluster::ClusterAutoscaler> controller;
+};
+
+// One cluster reconcile, its metrics and its log line; nothing before the caches have synced
+// (a half-listed cluster would look like pending pods and empty nodes).
+std::optional<epc::cluster::ClusterReconcileReport> ReconcileCluster(
+    ClusterAutoscaling& c, epc::AutoscalerMetrics& metrics, epc::Logger& log) {
+  if (!c.informer.Synced()) {
+    log.V(1, "cluster autoscaler: waiting for the node and pod caches to sync");
+    return std::nullopt;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  epc::cluster::ClusterReconcileReport report = c.controller->Reconcile(start);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics.UpdateCluster(c.controller->metrics());
+  metrics.ObserveReconcile("cluster", seconds, UnixSeconds());
+  if (log.Enabled(2)) {
+    for (const std::string& line : epc::cluster::ClusterReportJsonLines(report)) log.Info(line);
+  }
+  return report;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,7 +277,8 @@ int main(int argc, char** argv) {
     std::cerr << loaded.error() << "\n";
     return 1;
   }
-  const epc::AutoscalerConfig config = std::move(loaded).value().autoscaler;
+  const epc::Config whole_config = std::move(loaded).value();
+  const epc::AutoscalerConfig& config = whole_config.autoscaler;
   epc::Logger log(std::cerr, flags.verbosity);
 
   epc::Result<epc::ClientConfig> client_config = epc::ResolveClientConfig(flags.kubeconfig);
@@ -232,17 +312,62 @@ int main(int argc, char** argv) {
                                        epc::OptionsFromConfig(config, flags.dry_run), scales, pods,
                                        metrics_client, events, clock, metrics, log);
 
+  std::optional<ClusterAutoscaling> cluster;
+  if (config.cluster.enabled) {
+    cluster.emplace(whole_config, api, log);
+    auto provider = epc::cluster::MakeProvider(config.cluster, api);
+    if (!provider) {
+      std::cerr << "autoscaler.cluster: " << provider.error() << "\n";
+      return 1;
+    }
+    cluster->provider = std::move(provider).value();
+    auto created = epc::cluster::ClusterAutoscaler::Create(
+        epc::cluster::ClusterOptionsFromConfig(whole_config, flags.dry_run), cluster->store,
+        *cluster->provider, cluster->pods, cluster->drainer, cluster->events, log);
+    if (!created) {
+      std::cerr << "autoscaler.cluster: " << created.error() << "\n";
+      return 1;
+    }
+    cluster->controller = std::move(created).value();
+  }
+
   log.Info("epc-autoscaler " + std::string(epc::AutoscalerVersion()) + ": " +
            std::to_string(config.horizontal.size()) + " horizontal targets, sync every " +
            std::to_string(config.sync_period_seconds) + "s, API server " + client_config->Server() +
            " (" + client_config->source + "), Prometheus " +
            (config.prometheus.url.empty() ? std::string("not configured") : config.prometheus.url) +
            (flags.dry_run ? ", dry run" : ""));
-  if (config.horizontal.empty()) log.Warning("autoscaler.horizontal lists no targets");
+  if (cluster) {
+    log.Info("cluster autoscaling: provider " + std::string(cluster->provider->Name()) + ", " +
+             std::to_string(config.cluster.node_groups.size()) +
+             " configured node groups, scan every " +
+             std::to_string(config.cluster.scan_interval_seconds) + "s, expander " +
+             config.cluster.expander);
+    cluster->informer.Start();
+  }
+  if (config.horizontal.empty() && !cluster) {
+    log.Warning("autoscaler.horizontal lists no targets and autoscaler.cluster is not enabled");
+  }
 
   if (flags.once) {
     for (const epc::TargetStatus& s : controller.ReconcileAll()) {
       std::cout << epc::TargetStatusJson(s, flags.dry_run) << "\n";
+    }
+    if (cluster) {
+      // One pass needs a synced cache; give the informer a bounded time to list.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!cluster->informer.Synced() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      auto report = ReconcileCluster(*cluster, metrics, log);
+      if (!report) {
+        std::cerr << "epc-autoscaler: the node and pod caches did not sync within 60s\n";
+        return 1;
+      }
+      for (const std::string& line : epc::cluster::ClusterReportJsonLines(*report)) {
+        std::cout << line << "\n";
+      }
+      cluster->informer.Stop();
     }
     std::cout.flush();
     return 0;
@@ -261,9 +386,12 @@ int main(int argc, char** argv) {
     return epc::ProbeServer::Answer{200, metrics.Render(), "text/plain; version=0.0.4"};
   });
   health.Handle("/healthz", [] { return epc::ProbeServer::Answer{200, "ok\n"}; });
-  health.Handle("/readyz", [&ready] {
-    return ready ? epc::ProbeServer::Answer{200, "ok\n"}
-                 : epc::ProbeServer::Answer{503, "starting\n"};
+  health.Handle("/readyz", [&ready, &cluster] {
+    if (!ready) return epc::ProbeServer::Answer{503, "starting\n"};
+    if (cluster && !cluster->informer.Synced()) {
+      return epc::ProbeServer::Answer{503, "the node and pod caches have not synced\n"};
+    }
+    return epc::ProbeServer::Answer{200, "ok\n"};
   });
   epc::Result<int> metrics_port = metrics_server.Start(flags.metrics_address);
   if (!metrics_port) {
@@ -301,26 +429,20 @@ int main(int argc, char** argv) {
     metrics.SetLeader(true);  // without election every replica acts
   }
 
+  const std::function<bool()> leading = [&] { return !elect || elector->IsLeader(); };
   std::thread loop([&] {
-    const auto period = std::chrono::seconds(config.sync_period_seconds);
-    bool was_leader = !elect;
-    do {
-      const auto start = std::chrono::steady_clock::now();
-      const bool leader = !elect || elector->IsLeader();
-      if (leader != was_leader) {
-        log.Info(leader ? "leading: reconciling targets" : "not leading: standing by");
-        was_leader = leader;
-      }
-      if (leader) controller.ReconcileAll();
-      const auto elapsed = std::chrono::steady_clock::now() - start;
-      // A standby checks the lease often so that it takes over within a period.
-      const auto wait =
-          leader
-              ? (elapsed < period ? period - elapsed : std::chrono::steady_clock::duration::zero())
-              : std::chrono::steady_clock::duration(std::chrono::milliseconds(200));
-      if (!stop.WaitFor(wait)) break;
-    } while (true);
+    RunLoop(
+        stop, std::chrono::seconds(config.sync_period_seconds), leading,
+        [&] { controller.ReconcileAll(); }, log, "horizontal autoscaler");
   });
+  std::thread cluster_loop;
+  if (cluster) {
+    cluster_loop = std::thread([&] {
+      RunLoop(
+          stop, std::chrono::seconds(config.cluster.scan_interval_seconds), leading,
+          [&] { ReconcileCluster(*cluster, metrics, log); }, log, "cluster autoscaler");
+    });
+  }
   ready = true;
 
   // The loop ends only through this thread, so it has always returned when the loop has.
@@ -333,6 +455,8 @@ int main(int argc, char** argv) {
   });
 
   loop.join();
+  if (cluster_loop.joinable()) cluster_loop.join();
+  if (cluster) cluster->informer.Stop();
   if (elector) {
     elector->Stop();  // a leader releases the lease so a standby takes over at once
     elector_thread.join();

@@ -51,13 +51,36 @@ AutoscalerMetrics::AutoscalerMetrics()
       errors_(Counter(*registry_, "epc_autoscaler_errors_total", "Errors, by kind.")),
       is_leader_(Gauge(*registry_, "epc_autoscaler_is_leader",
                        "1 on the replica that holds the leader lease (or runs without leader "
-                       "election), else 0.")) {
+                       "election), else 0.")),
+      group_current_(Gauge(*registry_, "epc_autoscaler_node_group_current_size",
+                           "Registered nodes of a node group, as its provider reports them.")),
+      group_target_(Gauge(*registry_, "epc_autoscaler_node_group_target_size",
+                          "A node group's target (desired) size.")),
+      group_min_(
+          Gauge(*registry_, "epc_autoscaler_node_group_min_size", "A node group's minimum size.")),
+      group_max_(
+          Gauge(*registry_, "epc_autoscaler_node_group_max_size", "A node group's maximum size.")),
+      group_scale_ups_(Counter(*registry_, "epc_autoscaler_node_group_scale_ups_total",
+                               "Scale-ups of a node group the autoscaler made.")),
+      group_scale_downs_(Counter(*registry_, "epc_autoscaler_node_group_scale_downs_total",
+                                 "Nodes of a node group the autoscaler removed.")),
+      group_backoffs_(Counter(*registry_, "epc_autoscaler_node_group_backoffs_total",
+                              "Provisioning timeouts that put a node group in back-off.")),
+      unneeded_nodes_(Gauge(*registry_, "epc_autoscaler_unneeded_nodes",
+                            "Nodes of a group that are currently unneeded (scale-down "
+                            "candidates).")),
+      pending_pods_(Gauge(*registry_, "epc_autoscaler_pending_pods",
+                          "Unschedulable pods, by what the last scale-up decision made of them.")) {
   // Series that exist from the start, so rate() and alerts work before the first event.
   for (std::string_view kind : {error_kind::kMetricsUnavailable, error_kind::kMetricsInvalid,
                                 error_kind::kScaleFailed, error_kind::kApiError}) {
     errors_.Add({{"kind", std::string(kind)}});
   }
   reconcile_duration_.Add({{"loop", "horizontal"}}, ReconcileBuckets());
+  for (const char* reason :
+       {"scale_up_triggered", "fits_existing", "no_group_fits", "groups_at_max"}) {
+    pending_pods_.Add({{"reason", reason}}).Set(0);
+  }
   is_leader_.Add({}).Set(0);
 }
 
@@ -101,6 +124,48 @@ void AutoscalerMetrics::CountError(std::string_view kind) {
 }
 
 void AutoscalerMetrics::SetLeader(bool leader) { is_leader_.Add({}).Set(leader ? 1 : 0); }
+
+void AutoscalerMetrics::UpdateCluster(const cluster::ClusterAutoscalerMetrics& m) {
+  // prometheus-cpp counters only go up; the controller keeps totals, so export the difference.
+  const auto advance = [this](prometheus::Family<prometheus::Counter>& family,
+                              const prometheus::Labels& labels, const std::string& key,
+                              int64_t total) {
+    int64_t& exported = exported_totals_[key];
+    prometheus::Counter& counter = family.Add(labels);
+    if (total > exported) counter.Increment(static_cast<double>(total - exported));
+    exported = total;
+  };
+  std::set<std::string> groups;
+  for (const cluster::NodeGroupMetrics& g : m.groups) {
+    const prometheus::Labels labels{{"group", g.group}};
+    groups.insert(g.group);
+    group_current_.Add(labels).Set(g.current_size);
+    group_target_.Add(labels).Set(g.target_size);
+    group_min_.Add(labels).Set(g.min_size);
+    group_max_.Add(labels).Set(g.max_size);
+    unneeded_nodes_.Add(labels).Set(g.unneeded_nodes);
+    advance(group_scale_ups_, labels, "up/" + g.group, g.scale_ups_total);
+    advance(group_scale_downs_, labels, "down/" + g.group, g.scale_downs_total);
+    advance(group_backoffs_, labels, "backoff/" + g.group, g.backoffs_total);
+  }
+  for (const std::string& gone : exported_groups_) {
+    if (groups.contains(gone)) continue;
+    const prometheus::Labels labels{{"group", gone}};
+    for (auto* family :
+         {&group_current_, &group_target_, &group_min_, &group_max_, &unneeded_nodes_}) {
+      if (family->Has(labels)) family->Remove(&family->Add(labels));
+    }
+  }
+  exported_groups_ = std::move(groups);
+  for (const char* reason :
+       {"scale_up_triggered", "fits_existing", "no_group_fits", "groups_at_max"}) {
+    auto it = m.pending_pods.find(reason);
+    pending_pods_.Add({{"reason", reason}}).Set(it == m.pending_pods.end() ? 0 : it->second);
+  }
+  for (const auto& [kind, total] : m.errors_total) {
+    advance(errors_, {{"kind", kind}}, "error/" + kind, total);
+  }
+}
 
 std::string AutoscalerMetrics::Render() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());

@@ -9,10 +9,15 @@
 //   epc_autoscaler_last_reconcile_timestamp_seconds{loop}
 //   epc_autoscaler_errors_total{kind}
 //   epc_autoscaler_is_leader
+//   epc_autoscaler_node_group_{current,target,min,max}_size{group}
+//   epc_autoscaler_node_group_{scale_ups,scale_downs,backoffs}_total{group}
+//   epc_autoscaler_unneeded_nodes{group}, epc_autoscaler_pending_pods{reason}
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -21,6 +26,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include "autoscaler/cluster/controller/controller.h"
 
 namespace epc {
 
@@ -47,6 +54,10 @@ class AutoscalerMetrics {
   void ObserveReconcile(std::string_view loop, double seconds, double finished_unix_seconds);
   void CountError(std::string_view kind);
   void SetLeader(bool leader);
+  // The cluster autoscaler's state after a reconcile: gauges set, counters advanced to the
+  // controller's totals, the series of groups that disappeared removed. Called from one thread
+  // (the cluster loop); Render() may run concurrently.
+  void UpdateCluster(const cluster::ClusterAutoscalerMetrics& m);
 
   // Prometheus text format (version 0.0.4).
   std::string Render() const;
@@ -66,6 +77,18 @@ class AutoscalerMetrics {
   prometheus::Family<prometheus::Gauge>& last_reconcile_;
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Family<prometheus::Gauge>& is_leader_;
+  prometheus::Family<prometheus::Gauge>& group_current_;
+  prometheus::Family<prometheus::Gauge>& group_target_;
+  prometheus::Family<prometheus::Gauge>& group_min_;
+  prometheus::Family<prometheus::Gauge>& group_max_;
+  prometheus::Family<prometheus::Counter>& group_scale_ups_;
+  prometheus::Family<prometheus::Counter>& group_scale_downs_;
+  prometheus::Family<prometheus::Counter>& group_backoffs_;
+  prometheus::Family<prometheus::Gauge>& unneeded_nodes_;
+  prometheus::Family<prometheus::Gauge>& pending_pods_;
+  // UpdateCluster()'s memory: the controller's totals already exported, the groups exported.
+  std::map<std::string, int64_t> exported_totals_;
+  std::set<std::string> exported_groups_;
 };
 
 }  // namespace epc

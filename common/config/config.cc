@@ -10,6 +10,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -128,6 +130,82 @@ void ParseScheduling(const Value& v, SchedulingPolicy& out) {
              {{"binpack", ScoringStrategy::kBinpack}, {"spread", ScoringStrategy::kSpread}});
        }},
   });
+}
+
+Quantity ParseNonNegativeQuantity(const Value& v) {
+  const std::string text = v.String();
+  Result<Quantity> q = Quantity::Parse(text);
+  if (!q.ok()) v.Fail(q.error());
+  if (q->IsNegative()) v.Fail(Quote(text) + " must not be negative");
+  return *q;
+}
+
+void ParseResourceList(const Value& v, ResourceQuantities& out) {
+  v.Entries([&](const std::string& key, const Value& value) {
+    if (value.IsNull()) value.Fail("expected a quantity, got null");
+    out.insert_or_assign(key, ParseNonNegativeQuantity(value));
+  });
+}
+
+void ParseLabels(const Value& v, Labels& out) {
+  v.Entries([&](const std::string& key, const Value& value) {
+    out.insert_or_assign(key, value.IsNull() ? std::string() : value.String());
+  });
+}
+
+void ParseTaints(const Value& v, std::vector<Taint>& out) {
+  v.List([&](const Value& item) {
+    if (item.IsNull()) item.Fail("expected a map, got null");
+    Taint t;
+    item.Map({
+        {"key", [&](const Value& f) { t.key = f.NonEmptyString(); }, /*required=*/true},
+        {"value", [&](const Value& f) { t.value = f.String(); }},
+        {"effect",
+         [&](const Value& f) {
+           t.effect = f.Enum<std::string>({{"NoSchedule", "NoSchedule"},
+                                           {"PreferNoSchedule", "PreferNoSchedule"},
+                                           {"NoExecute", "NoExecute"}});
+         },
+         /*required=*/true},
+    });
+    out.push_back(std::move(t));
+  });
+}
+
+void ParseTolerations(const Value& v, std::vector<Toleration>& out) {
+  v.List([&](const Value& item) {
+    if (item.IsNull()) item.Fail("expected a map, got null");
+    Toleration t;
+    item.Map({
+        {"key", [&](const Value& f) { t.key = f.String(); }},
+        {"operator",
+         [&](const Value& f) {
+           t.op = f.Enum<std::string>({{"Equal", "Equal"}, {"Exists", "Exists"}});
+         }},
+        {"value", [&](const Value& f) { t.value = f.String(); }},
+        {"effect", [&](const Value& f) { t.effect = f.String(); }},
+    });
+    out.push_back(std::move(t));
+  });
+}
+
+void ParseNodeTemplate(const Value& v, Node& out) {
+  v.Map({
+      {"labels", [&](const Value& f) { ParseLabels(f, out.labels); }},
+      {"taints", [&](const Value& f) { ParseTaints(f, out.taints); }},
+      {"capacity", [&](const Value& f) { ParseResourceList(f, out.capacity); }},
+      {"allocatable", [&](const Value& f) { ParseResourceList(f, out.allocatable); },
+       /*required=*/true},
+  });
+}
+
+void CompleteNodeTemplate(Node& node, std::string name) {
+  if (node.capacity.empty()) node.capacity = node.allocatable;
+  if (!node.allocatable.contains("pods"))
+    node.allocatable.emplace("pods", Quantity::FromValue(110));
+  if (!node.capacity.contains("pods")) node.capacity.emplace("pods", node.allocatable.at("pods"));
+  node.ready = true;
+  node.name = std::move(name);
 }
 
 namespace {
@@ -479,12 +557,16 @@ void ParseScalingRules(const Value& v, HpaScalingRules& out) {
   });
 }
 
-void ParseBehavior(const Value& v, HpaBehavior& out) {
+}  // namespace
+
+void ParseHpaBehavior(const Value& v, HpaBehavior& out) {
   v.Map({
       {"scaleUp", [&](const Value& f) { ParseScalingRules(f, out.scale_up); }},
       {"scaleDown", [&](const Value& f) { ParseScalingRules(f, out.scale_down); }},
   });
 }
+
+namespace {
 
 void ParseHpaSpec(const Value& v, HpaSpec& out, std::optional<Value>& prometheus_metric) {
   std::optional<Value> max_value;
@@ -510,7 +592,7 @@ void ParseHpaSpec(const Value& v, HpaSpec& out, std::optional<Value>& prometheus
            ParseMetricSpec(item, out.metrics.emplace_back(), prometheus_metric);
          });
        }},
-      {"behavior", [&](const Value& f) { ParseBehavior(f, out.behavior.emplace()); }},
+      {"behavior", [&](const Value& f) { ParseHpaBehavior(f, out.behavior.emplace()); }},
   });
   if (max_value && out.max_replicas < out.min_replicas) {
     max_value->Fail("must be greater than or equal to minReplicas (" +
@@ -634,7 +716,159 @@ void ParseAutoscalerLeaderElection(const Value& v, AutoscalerLeaderElectionConfi
   }
 }
 
-void ParseAutoscaler(const Value& v, AutoscalerConfig& out) {
+// Where each node group names a pool; checked against `pools` once the whole file is read.
+using PoolReferences = std::vector<std::pair<std::string, Value>>;
+
+void ParseNodeGroups(const Value& v, NodeGroupProviderKind provider,
+                     std::vector<NodeGroupConfig>& out, PoolReferences& pool_refs) {
+  std::map<std::string, std::string, std::less<>> names;  // name -> path of its first use
+  v.List([&](const Value& item) {
+    if (item.IsNull()) item.Fail("expected a map, got null");
+    NodeGroupConfig g;
+    item.Map({
+        {"name",
+         [&](const Value& f) {
+           g.name = f.NonEmptyString();
+           if (provider == NodeGroupProviderKind::kClusterApi &&
+               (g.name.find('/') == std::string::npos || g.name.front() == '/' ||
+                g.name.back() == '/')) {
+             f.Fail(Quote(g.name) +
+                    " must be <namespace>/<MachineDeployment name> for the clusterapi provider");
+           }
+           if (auto [pos, inserted] = names.emplace(g.name, f.path()); !inserted) {
+             f.Fail("duplicate node group " + Quote(g.name) + " (also " + pos->second + ")");
+           }
+         },
+         /*required=*/true},
+        {"pool",
+         [&](const Value& f) {
+           g.pool = f.NonEmptyString();
+           pool_refs.emplace_back(g.pool, f);
+         }},
+        {"minSize", [&](const Value& f) { g.min_size = static_cast<int>(f.Int(0, 100000)); }},
+        {"maxSize", [&](const Value& f) { g.max_size = static_cast<int>(f.Int(0, 100000)); }},
+        {"template",
+         [&](const Value& f) {
+           Node t;
+           ParseNodeTemplate(f, t);
+           CompleteNodeTemplate(t, "template-" + g.name);
+           g.template_node = std::move(t);
+         }},
+    });
+    if (g.min_size && g.max_size && *g.max_size < *g.min_size) {
+      item.Fail("maxSize (" + std::to_string(*g.max_size) + ") is smaller than minSize (" +
+                std::to_string(*g.min_size) + ")");
+    }
+    if (provider == NodeGroupProviderKind::kKwok) {
+      // kwok has nothing to discover: the configuration is the whole group.
+      if (!g.max_size) item.Fail("maxSize is required for the kwok provider");
+      if (!g.template_node) item.Fail("template is required for the kwok provider");
+    }
+    out.push_back(std::move(g));
+  });
+}
+
+void ParseScaleDown(const Value& v, ScaleDownConfig& out) {
+  v.Map({
+      {"enabled", [&](const Value& f) { out.enabled = f.Bool(); }},
+      {"utilizationThreshold",
+       [&](const Value& f) {
+         const int64_t milli = ParseMilliQuantity(f, /*allow_zero=*/true);
+         if (milli > 1000) f.Fail("must be between 0 and 1");
+         out.utilization_threshold = static_cast<double>(milli) / 1000.0;
+       }},
+      {"unneededTimeSeconds",
+       [&](const Value& f) { out.unneeded_time_seconds = static_cast<int>(f.Int(0, 86400)); }},
+      {"delayAfterAddSeconds",
+       [&](const Value& f) { out.delay_after_add_seconds = static_cast<int>(f.Int(0, 86400)); }},
+      {"maxEmptyBulkDelete",
+       [&](const Value& f) { out.max_empty_bulk_delete = static_cast<int>(f.Int(1, 10000)); }},
+      {"maxNodesPerPass",
+       [&](const Value& f) { out.max_nodes_per_pass = static_cast<int>(f.Int(1, 10000)); }},
+      {"unremovableNodeRecheckTimeoutSeconds",
+       [&](const Value& f) {
+         out.unremovable_node_recheck_timeout_seconds = static_cast<int>(f.Int(0, 86400));
+       }},
+      {"skipNodesWithLocalStorage",
+       [&](const Value& f) { out.skip_nodes_with_local_storage = f.Bool(); }},
+      {"skipNodesWithSystemPods",
+       [&](const Value& f) { out.skip_nodes_with_system_pods = f.Bool(); }},
+  });
+}
+
+void ParseClusterAutoscaling(const Value& v, ClusterAutoscalingConfig& out,
+                             PoolReferences& pool_refs) {
+  // nodeGroups' checks depend on the provider, which may come after them in the file.
+  std::optional<Value> groups;
+  std::optional<Value> priorities;
+  v.Map({
+      {"enabled", [&](const Value& f) { out.enabled = f.Bool(); }},
+      {"provider",
+       [&](const Value& f) {
+         out.provider =
+             f.Enum<NodeGroupProviderKind>({{"clusterapi", NodeGroupProviderKind::kClusterApi},
+                                            {"kwok", NodeGroupProviderKind::kKwok}});
+       }},
+      {"clusterAPI",
+       [&](const Value& f) {
+         f.Map({{"namespace", [&](const Value& g) { out.cluster_api_namespace = g.String(); }}});
+       }},
+      {"scanIntervalSeconds",
+       [&](const Value& f) { out.scan_interval_seconds = static_cast<int>(f.Int(1, 3600)); }},
+      {"expander",
+       [&](const Value& f) {
+         out.expander = f.Enum<std::string>({{"least-waste", "least-waste"},
+                                             {"most-pods", "most-pods"},
+                                             {"priority", "priority"},
+                                             {"random", "random"}});
+       }},
+      {"expanderPriorities",
+       [&](const Value& f) {
+         out.expander_priorities = f.StringList();
+         priorities = f;
+         for (const std::string& pattern : out.expander_priorities) {
+           try {
+             std::regex compiled(pattern, std::regex::ECMAScript);
+           } catch (const std::regex_error& e) {
+             f.Fail("invalid group-name pattern " + Quote(pattern) + ": " + e.what());
+           }
+         }
+       }},
+      {"maxNodesTotal",
+       [&](const Value& f) { out.max_nodes_total = static_cast<int>(f.Int(0, 1000000)); }},
+      {"maxNodesPerScaleUp",
+       [&](const Value& f) { out.max_nodes_per_scale_up = static_cast<int>(f.Int(1, 100000)); }},
+      {"scaleUpCooldownSeconds",
+       [&](const Value& f) { out.scale_up_cooldown_seconds = static_cast<int>(f.Int(0, 86400)); }},
+      {"maxNodeProvisionTimeSeconds",
+       [&](const Value& f) {
+         out.max_node_provision_time_seconds = static_cast<int>(f.Int(1, 86400));
+       }},
+      {"initialBackoffSeconds",
+       [&](const Value& f) { out.initial_backoff_seconds = static_cast<int>(f.Int(1, 86400)); }},
+      {"maxBackoffSeconds",
+       [&](const Value& f) { out.max_backoff_seconds = static_cast<int>(f.Int(1, 86400)); }},
+      {"scaleDown", [&](const Value& f) { ParseScaleDown(f, out.scale_down); }},
+      {"nodeGroups", [&](const Value& f) { groups = f; }},
+  });
+  if (groups) ParseNodeGroups(*groups, out.provider, out.node_groups, pool_refs);
+  if (out.max_backoff_seconds < out.initial_backoff_seconds) {
+    v.Fail("maxBackoffSeconds (" + std::to_string(out.max_backoff_seconds) +
+           ") is smaller than initialBackoffSeconds (" +
+           std::to_string(out.initial_backoff_seconds) + ")");
+  }
+  if (out.expander == "priority" && out.expander_priorities.empty()) {
+    (priorities ? *priorities : v)
+        .Fail(
+            "the priority expander needs expanderPriorities (group-name patterns, highest "
+            "priority first)");
+  }
+  if (out.enabled && out.provider == NodeGroupProviderKind::kKwok && out.node_groups.empty()) {
+    v.Fail("the kwok provider needs nodeGroups: it has no other way to know the groups");
+  }
+}
+
+void ParseAutoscaler(const Value& v, AutoscalerConfig& out, PoolReferences& pool_refs) {
   std::optional<Value> prometheus_metric;
   v.Map({
       {"syncPeriodSeconds",
@@ -660,6 +894,7 @@ void ParseAutoscaler(const Value& v, AutoscalerConfig& out) {
        [&](const Value& f) { ParseAutoscalerLeaderElection(f, out.leader_election); }},
       {"horizontal",
        [&](const Value& f) { ParseHorizontalTargets(f, out.horizontal, prometheus_metric); }},
+      {"cluster", [&](const Value& f) { ParseClusterAutoscaling(f, out.cluster, pool_refs); }},
   });
   if (prometheus_metric && out.prometheus.url.empty()) {
     prometheus_metric->Fail(
@@ -669,13 +904,24 @@ void ParseAutoscaler(const Value& v, AutoscalerConfig& out) {
 }
 
 void ParseRoot(const Value& v, Config& out) {
+  PoolReferences pool_refs;
   v.Map({
       {"epcResources", [&](const Value& f) { ParseEpcResources(f, out.epc_resources); }},
       {"pools", [&](const Value& f) { ParsePools(f, out.pools); }},
       {"scheduling", [&](const Value& f) { ParseScheduling(f, out.scheduling); }},
       {"extender", [&](const Value& f) { ParseExtender(f, out.extender); }},
-      {"autoscaler", [&](const Value& f) { ParseAutoscaler(f, out.autoscaler); }},
+      {"autoscaler", [&](const Value& f) { ParseAutoscaler(f, out.autoscaler, pool_refs); }},
   });
+  for (const auto& [pool, at] : pool_refs) {
+    const bool known = std::any_of(out.pools.begin(), out.pools.end(),
+                                   [&](const PoolSpec& p) { return p.name == pool; });
+    if (!known) {
+      std::string names;
+      for (const PoolSpec& p : out.pools) names += (names.empty() ? "" : ", ") + p.name;
+      at.Fail("pool " + Quote(pool) + " is not defined under pools" +
+              (names.empty() ? std::string(" (none are)") : " (known: " + names + ")"));
+    }
+  }
 }
 
 }  // namespace

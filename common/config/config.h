@@ -7,12 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/config/hpa_spec.h"
 #include "common/model/epc_resources.h"
+#include "common/model/objects.h"
 #include "common/policy/fit.h"
 #include "common/policy/pools.h"
 #include "common/util/result.h"
@@ -57,6 +59,54 @@ struct HorizontalTargetConfig {
   HpaSpec spec;      // spec, with metadata.namespace in spec.namespace_name (default "default")
 };
 
+// autoscaler.cluster.nodeGroups[]: a node group the configuration declares. With the kwok
+// provider every group is declared here, template included. With clusterapi, groups are
+// discovered from MachineDeployment annotations; a declared group ("<namespace>/<name>") adds
+// one without annotations and its minSize, maxSize and template win over the annotations.
+struct NodeGroupConfig {
+  std::string name;
+  std::optional<int> min_size;
+  std::optional<int> max_size;
+  std::string pool;  // a name from `pools`, for reports; membership comes from the labels
+  std::optional<Node> template_node;  // key `template`; CompleteNodeTemplate() applied
+};
+
+enum class NodeGroupProviderKind { kClusterApi, kKwok };
+
+// autoscaler.cluster.scaleDown: cluster-autoscaler's --scale-down-* flags, same defaults.
+struct ScaleDownConfig {
+  bool enabled = true;
+  double utilization_threshold = 0.5;  // max over cpu, memory and EPC of requested/allocatable
+  int unneeded_time_seconds = 600;
+  int delay_after_add_seconds = 600;
+  int max_empty_bulk_delete = 10;
+  int max_nodes_per_pass = 10;
+  // --unremovable-node-recheck-timeout: a node whose drain a PodDisruptionBudget refused is not
+  // tried again for this long.
+  int unremovable_node_recheck_timeout_seconds = 300;
+  bool skip_nodes_with_local_storage = true;
+  bool skip_nodes_with_system_pods = true;
+};
+
+// autoscaler.cluster: sizing node groups. Off unless `enabled`; the defaults are
+// cluster-autoscaler's (--scan-interval, --expander, --max-node-provision-time, ...).
+struct ClusterAutoscalingConfig {
+  bool enabled = false;
+  NodeGroupProviderKind provider = NodeGroupProviderKind::kClusterApi;
+  std::string cluster_api_namespace;  // clusterAPI.namespace; empty: every namespace
+  int scan_interval_seconds = 10;
+  std::string expander = "least-waste";          // least-waste, most-pods, priority, random
+  std::vector<std::string> expander_priorities;  // priority: group-name regexes, highest first
+  int max_nodes_total = 0;                       // 0: no cluster-wide cap
+  int max_nodes_per_scale_up = 1000;
+  int scale_up_cooldown_seconds = 0;
+  int max_node_provision_time_seconds = 900;
+  int initial_backoff_seconds = 300;
+  int max_backoff_seconds = 1800;
+  ScaleDownConfig scale_down;
+  std::vector<NodeGroupConfig> node_groups;
+};
+
 // autoscaler: the epc-autoscaler daemon. The durations mirror kube-controller-manager's
 // --horizontal-pod-autoscaler-* flags and default alike.
 struct AutoscalerConfig {
@@ -68,6 +118,7 @@ struct AutoscalerConfig {
   int downscale_stabilization_seconds = 300;
   AutoscalerLeaderElectionConfig leader_election;
   std::vector<HorizontalTargetConfig> horizontal;
+  ClusterAutoscalingConfig cluster;
 };
 
 struct Config {

@@ -1,7 +1,10 @@
 #include "autoscaler/cluster/controller/controller.h"
 
 #include <algorithm>
+#include <span>
 #include <utility>
+
+#include "common/policy/fit.h"
 
 namespace epc::cluster {
 namespace {
@@ -134,14 +137,22 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
   for (const ProvisioningTimeout& t : report.timeouts) {
     ++GroupMetrics(t.group).backoffs_total;
     log_.Warning("cluster autoscaler: " + t.message);
+    if (options_.delete_unready_after_timeout && !t.unready_nodes.empty()) DeleteUnready(t, report);
   }
   provisioning_.ApplyBackoff(groups, now);
 
   for (size_t i = 0; i < groups.size(); ++i) {
     const NodeGroupState& g = groups[i];
-    report.groups.push_back({g.spec.name, g.spec.min_size, g.spec.max_size, g.target_size,
-                             static_cast<int>(g.nodes.size()), g.ReadyCount(), g.InBackoff(now),
-                             (*discovered)[i].template_node.has_value()});
+    std::string pool;
+    if (auto it = options_.group_pools.find(g.spec.name); it != options_.group_pools.end()) {
+      pool = it->second;
+    } else {
+      const NodeInfo t = MakeNodeInfo(g.spec.template_node, store_.epc(), store_.pools());
+      pool = std::string(store_.pools().Name(t.pool));
+    }
+    report.groups.push_back({g.spec.name, std::move(pool), g.spec.min_size, g.spec.max_size,
+                             g.target_size, static_cast<int>(g.nodes.size()), g.ReadyCount(),
+                             g.InBackoff(now), (*discovered)[i].template_node.has_value()});
   }
 
   bool scaled_up = ScaleUp(groups, pods, nodes, now, report);
@@ -171,6 +182,29 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
     metrics_.groups.push_back(std::move(m));
   }
   return report;
+}
+
+void ClusterAutoscaler::DeleteUnready(const ProvisioningTimeout& timeout,
+                                      ClusterReconcileReport& report) {
+  for (const std::string& node : timeout.unready_nodes) {
+    RemovalReport rr{node, timeout.group, "", "", "provisioning_timeout"};
+    if (options_.dry_run) {
+      rr.outcome = "dry_run";
+      rr.message = "would delete the node: not Ready within the provisioning time";
+    } else if (auto deleted = provider_.DeleteNodes(timeout.group, std::span(&node, 1));
+               deleted.ok()) {
+      rr.outcome = "deleted";
+      rr.message = "not Ready within the provisioning time";
+      events_.Record(NodeRef(node), kEventTypeWarning, "ScaleUpTimedOut",
+                     "node not Ready within the provisioning time; deleted by cluster autoscaler");
+      log_.Info("cluster autoscaler: deleted unready node " + node + " of " + timeout.group);
+    } else {
+      rr.outcome = "failed";
+      rr.message = deleted.error();
+      Fail(report, "provider_error", "deleting unready node " + node + ": " + deleted.error());
+    }
+    report.removals.push_back(std::move(rr));
+  }
 }
 
 bool ClusterAutoscaler::ScaleUp(const std::vector<NodeGroupState>& groups,
@@ -291,7 +325,7 @@ void ClusterAutoscaler::ScaleDown(const std::vector<NodeGroupState>& groups,
   ScaleDownDecision decision = scale_down_.Plan(input, unneeded_);
 
   for (const NodeRemoval& removal : decision.remove) {
-    RemovalReport rr{removal.node, removal.group, "", ""};
+    RemovalReport rr{removal.node, removal.group, "", "", "unneeded"};
     if (options_.dry_run) {
       rr.outcome = "dry_run";
       rr.message = removal.empty ? "would delete the empty node"

@@ -11,7 +11,8 @@
 //    untaints, UnneededTracker::MarkBlockedByPdb and records an event; when every eviction went
 //    through, provider DeleteNodes for exactly that node.
 //  - provisioning: nodes first seen at `now`; scale-ups not Ready within max provision time put
-//    the group in backoff, so the next best group is chosen.
+//    the group in backoff, so the next best group is chosen, and their registered but unready
+//    nodes are deleted through the provider.
 // With dry_run, nothing is written (no provider call, taint, eviction or event); the report says
 // what would have been done.
 //
@@ -48,7 +49,13 @@ struct ClusterAutoscalerOptions {
   SchedulingPolicy policy;
   Duration scale_up_cooldown{};  // no scale-up within this long after the last one (any group)
   bool scale_down_enabled = true;
+  // Delete the nodes of a timed-out scale-up that are registered but not Ready (as
+  // cluster-autoscaler removes long-unready new nodes), so a broken instance stops costing money.
+  bool delete_unready_after_timeout = true;
   bool dry_run = false;
+  // Group name -> pool name for reports, from the configuration. Other groups get the pool their
+  // template's labels classify into.
+  std::map<std::string, std::string> group_pools;
 };
 
 // The values docs/metrics.md lists for cluster autoscaling, after the last Reconcile().
@@ -74,6 +81,7 @@ struct ClusterAutoscalerMetrics {
 // What one Reconcile() saw and did; printed for --dry-run.
 struct GroupReport {
   std::string group;
+  std::string pool;  // PoolClassifier::Name(): a pool's name or "unpooled"
   int min_size = 0;
   int max_size = 0;
   int target_size = 0;
@@ -86,6 +94,7 @@ struct RemovalReport {
   std::string node;
   std::string group;
   std::string outcome;  // "deleted", "blocked_by_pdb", "failed", "dry_run"
+  std::string cause;    // "unneeded", or "provisioning_timeout" for a node that never got Ready
   std::string message;
 };
 struct ClusterReconcileReport {
@@ -125,6 +134,7 @@ class ClusterAutoscaler {
                  const std::vector<const NodeInfo*>& nodes, SteadyTime now,
                  ClusterReconcileReport& report);
   NodeGroupMetrics& GroupMetrics(const std::string& group);
+  void DeleteUnready(const ProvisioningTimeout& timeout, ClusterReconcileReport& report);
 
   ClusterAutoscalerOptions options_;
   const ClusterStore& store_;
