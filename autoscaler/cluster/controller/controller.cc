@@ -187,7 +187,10 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
 void ClusterAutoscaler::DeleteUnready(const ProvisioningTimeout& timeout,
                                       ClusterReconcileReport& report) {
   for (const std::string& node : timeout.unready_nodes) {
-    RemovalReport rr{node, timeout.group, "", "", "provisioning_timeout"};
+    RemovalReport rr;
+    rr.node = node;
+    rr.group = timeout.group;
+    rr.cause = "provisioning_timeout";
     if (options_.dry_run) {
       rr.outcome = "dry_run";
       rr.message = "would delete the node: not Ready within the provisioning time";
@@ -325,7 +328,10 @@ void ClusterAutoscaler::ScaleDown(const std::vector<NodeGroupState>& groups,
   ScaleDownDecision decision = scale_down_.Plan(input, unneeded_);
 
   for (const NodeRemoval& removal : decision.remove) {
-    RemovalReport rr{removal.node, removal.group, "", "", "unneeded"};
+    RemovalReport rr;
+    rr.node = removal.node;
+    rr.group = removal.group;
+    rr.cause = "unneeded";
     if (options_.dry_run) {
       rr.outcome = "dry_run";
       rr.message = removal.empty ? "would delete the empty node"

@@ -65,14 +65,56 @@ TEST(AutoscalerMetrics, RendersTheDocumentedNames) {
        }) {
     EXPECT_TRUE(Contains(text, line)) << line << "\n" << text;
   }
-  // The node-group metrics belong to the cluster autoscaler, not exported here.
-  EXPECT_FALSE(Contains(text, "node_group"));
+  // No node group has been reported: no node-group series.
+  EXPECT_FALSE(Contains(text, "epc_autoscaler_node_group_current_size{"));
 
   // A metric that could not be read loses its value series but keeps its target.
   m.SetMetric("default", "Deployment/web", "cpu", std::nullopt, 50);
   const std::string after = m.Render();
   EXPECT_FALSE(Contains(after, "epc_autoscaler_hpa_metric_value{"));
   EXPECT_TRUE(Contains(after, "epc_autoscaler_hpa_metric_target{metric=\"cpu\""));
+}
+
+TEST(AutoscalerMetrics, ClusterAutoscalerTotalsBecomeCounters) {
+  AutoscalerMetrics m;
+  EXPECT_TRUE(Contains(m.Render(), "epc_autoscaler_pending_pods{reason=\"no_group_fits\"} 0\n"));
+  cluster::ClusterAutoscalerMetrics c;
+  c.groups.push_back({"sgx", 2, 3, 0, 10, 1, 0, 0, 1});
+  c.groups.push_back({"general", 4, 4, 1, 20, 0, 2, 1, 0});
+  c.pending_pods["scale_up_triggered"] = 5;
+  c.errors_total["provider_error"] = 2;
+  m.UpdateCluster(c);
+  m.ObserveReconcile("cluster", 0.01, 1714000000);
+  std::string text = m.Render();
+  for (const char* line : {
+           "epc_autoscaler_node_group_current_size{group=\"sgx\"} 2\n",
+           "epc_autoscaler_node_group_target_size{group=\"sgx\"} 3\n",
+           "epc_autoscaler_node_group_min_size{group=\"general\"} 1\n",
+           "epc_autoscaler_node_group_max_size{group=\"general\"} 20\n",
+           "epc_autoscaler_node_group_scale_ups_total{group=\"sgx\"} 1\n",
+           "epc_autoscaler_node_group_scale_downs_total{group=\"general\"} 2\n",
+           "epc_autoscaler_node_group_backoffs_total{group=\"general\"} 1\n",
+           "epc_autoscaler_unneeded_nodes{group=\"sgx\"} 1\n",
+           "epc_autoscaler_pending_pods{reason=\"scale_up_triggered\"} 5\n",
+           "epc_autoscaler_pending_pods{reason=\"no_group_fits\"} 0\n",
+           "epc_autoscaler_errors_total{kind=\"provider_error\"} 2\n",
+           "epc_autoscaler_reconcile_duration_seconds_count{loop=\"cluster\"} 1\n",
+       }) {
+    EXPECT_TRUE(Contains(text, line)) << line << "\n" << text;
+  }
+  // The controller reports totals; the counters follow them without double counting, and the
+  // HPA loop's errors of the same kind add up.
+  c.groups[0].scale_ups_total = 3;
+  c.groups.pop_back();  // the general group is gone
+  c.pending_pods.clear();
+  m.UpdateCluster(c);
+  m.UpdateCluster(c);
+  m.CountError("provider_error");
+  text = m.Render();
+  EXPECT_TRUE(Contains(text, "epc_autoscaler_node_group_scale_ups_total{group=\"sgx\"} 3\n"));
+  EXPECT_TRUE(Contains(text, "epc_autoscaler_errors_total{kind=\"provider_error\"} 3\n"));
+  EXPECT_TRUE(Contains(text, "epc_autoscaler_pending_pods{reason=\"scale_up_triggered\"} 0\n"));
+  EXPECT_FALSE(Contains(text, "epc_autoscaler_node_group_current_size{group=\"general\"}"));
 }
 
 }  // namespace

@@ -214,7 +214,7 @@ TEST(ClusterConfigErrors, PoolMustExist) {
   EXPECT_EQ(ParseError(std::string(kPools) +
                        "autoscaler:\n  cluster:\n    nodeGroups:\n      - name: a/b\n        pool: "
                        "gpu\n"),
-            "config.yaml:12:15: autoscaler.cluster.nodeGroups[0].pool: pool \"gpu\" is not "
+            "config.yaml:11:15: autoscaler.cluster.nodeGroups[0].pool: pool \"gpu\" is not "
             "defined under pools (known: sgx, general)");
 }
 

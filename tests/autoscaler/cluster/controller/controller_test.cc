@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autoscaler/cluster/controller/kube_adapters.h"
+#include "autoscaler/cluster/controller/report_json.h"
 #include "autoscaler/cluster/providers/kwok.h"
 #include "autoscaler/cluster/providers/node_template.h"
 #include "common/k8s/decode.h"
@@ -340,6 +342,89 @@ TEST_F(ClusterControllerTest, PdbBlocksDrain) {
     if (s.node == node) blocked = s.status == "blocked_by_pdb";
   }
   EXPECT_TRUE(blocked);
+}
+
+TEST_F(ClusterControllerTest, NodeNotReadyInTimeIsDeletedAndTheNextGroupTried) {
+  KwokOptions ko;
+  ko.seed = 2;
+  ko.groups.push_back({"confidential", 0, 3,
+                       testing::NodeBuilder("t")
+                           .Allocatable(testing::kIntelEpc, "128Mi")
+                           .Label("pool", "confidential")
+                           .Build()});
+  // Twice the EPC: least-waste prefers the small group while it is healthy.
+  ko.groups.push_back({"confidential-big", 0, 3,
+                       testing::NodeBuilder("t")
+                           .Allocatable(testing::kIntelEpc, "256Mi")
+                           .Label("pool", "confidential")
+                           .Build()});
+  provider_ = std::make_unique<KwokProvider>(client_, ko);
+  CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
+  MarkUnschedulable("enclave");
+  ClusterAutoscalerOptions o;
+  o.group_pools["confidential"] = "confidential";
+  auto ca = Make(o);
+  SteadyTime t0{};
+  Sync();
+  auto r1 = ca->Reconcile(t0);
+  ASSERT_TRUE(r1.scale_up_applied);
+  ASSERT_EQ(r1.scale_up->group, "confidential");
+  // The new node never becomes Ready.
+  const std::string stuck = NodeNames("confidential").at(0);
+  json node = Must(client_->Get("/api/v1/nodes/" + stuck));
+  node["status"]["conditions"] = json::array({{{"type", "Ready"}, {"status", "False"}}});
+  Must(client_->Put("/api/v1/nodes/" + stuck + "/status", node.dump()));
+  Sync();
+
+  // The node registers soon after the scale-up; until the provisioning time is over the pod
+  // counts on it: no second scale-up.
+  EXPECT_FALSE(ca->Reconcile(t0 + std::chrono::seconds(30)).scale_up_applied);
+  auto r2 = ca->Reconcile(t0 + std::chrono::minutes(10));
+  EXPECT_FALSE(r2.scale_up_applied);
+  EXPECT_TRUE(r2.removals.empty());
+
+  auto r3 = ca->Reconcile(t0 + std::chrono::minutes(16));
+  ASSERT_EQ(r3.timeouts.size(), 1u);
+  EXPECT_EQ(r3.timeouts[0].group, "confidential");
+  ASSERT_EQ(r3.removals.size(), 1u);
+  EXPECT_EQ(r3.removals[0].node, stuck);
+  EXPECT_EQ(r3.removals[0].cause, "provisioning_timeout");
+  EXPECT_EQ(r3.removals[0].outcome, "deleted");
+  EXPECT_TRUE(NodeNames("confidential").empty());
+  ASSERT_TRUE(r3.scale_up.has_value());
+  ASSERT_TRUE(r3.scale_up_applied) << r3.scale_up->message;
+  EXPECT_EQ(r3.scale_up->group, "confidential-big");
+  EXPECT_EQ(Events("ScaleUpTimedOut").size(), 1u);
+  for (const auto& g : ca->metrics().groups) {
+    EXPECT_EQ(g.backoffs_total, g.group == "confidential" ? 1 : 0) << g.group;
+  }
+
+  // The --once report: one line per group and a summary.
+  std::vector<std::string> lines = ClusterReportJsonLines(r3);
+  ASSERT_EQ(lines.size(), 3u);
+  std::map<std::string, json> by_group;
+  for (const std::string& l : lines) {
+    json j = json::parse(l);
+    if (j["kind"] == "NodeGroup") by_group[j["group"]] = j;
+  }
+  const json& small = by_group.at("confidential");
+  EXPECT_EQ(small["pool"], "confidential");  // from the configuration
+  EXPECT_EQ(small["decision"], "scale_down");
+  EXPECT_EQ(small["currentSize"], 1);
+  EXPECT_EQ(small["targetSize"], 0);
+  EXPECT_EQ(small["inBackoff"], true);
+  EXPECT_EQ(small["notChosen"]["reason"], "in_backoff");
+  EXPECT_EQ(small["removals"][0]["cause"], "provisioning_timeout");
+  const json& big = by_group.at("confidential-big");
+  EXPECT_EQ(big["pool"], "confidential");  // classified from the template's labels
+  EXPECT_EQ(big["decision"], "scale_up");
+  EXPECT_EQ(big["currentSize"], 0);
+  EXPECT_EQ(big["targetSize"], 1);
+  EXPECT_EQ(big["pods"], json::array({"default/enclave"}));
+  json summary = json::parse(lines.back());
+  EXPECT_EQ(summary["kind"], "ClusterAutoscaler");
+  EXPECT_EQ(summary["scaleUp"], "confidential-big");
+  EXPECT_EQ(summary["provisioningTimeouts"].size(), 1u);
 }
 
 }  // namespace
