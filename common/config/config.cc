@@ -199,6 +199,13 @@ void ParseNodeTemplate(const Value& v, Node& out) {
   });
 }
 
+std::string ParseExpanderName(const Value& v) {
+  return v.Enum<std::string>({{"least-waste", "least-waste"},
+                              {"most-pods", "most-pods"},
+                              {"priority", "priority"},
+                              {"random", "random"}});
+}
+
 void CompleteNodeTemplate(Node& node, std::string name) {
   if (node.capacity.empty()) node.capacity = node.allocatable;
   if (!node.allocatable.contains("pods"))
@@ -815,13 +822,7 @@ void ParseClusterAutoscaling(const Value& v, ClusterAutoscalingConfig& out,
        }},
       {"scanIntervalSeconds",
        [&](const Value& f) { out.scan_interval_seconds = static_cast<int>(f.Int(1, 3600)); }},
-      {"expander",
-       [&](const Value& f) {
-         out.expander = f.Enum<std::string>({{"least-waste", "least-waste"},
-                                             {"most-pods", "most-pods"},
-                                             {"priority", "priority"},
-                                             {"random", "random"}});
-       }},
+      {"expander", [&](const Value& f) { out.expander = ParseExpanderName(f); }},
       {"expanderPriorities",
        [&](const Value& f) {
          out.expander_priorities = f.StringList();

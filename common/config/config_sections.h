@@ -34,6 +34,9 @@ void ParseNodeTemplate(const yaml::Value& v, Node& out);
 // (kubelet's default) when allocatable does not say, Ready, and the name `name`.
 void CompleteNodeTemplate(Node& node, std::string name);
 
+// A cluster-autoscaler expander's name: least-waste, most-pods, priority or random.
+std::string ParseExpanderName(const yaml::Value& v);
+
 // autoscaling/v2 HorizontalPodAutoscalerBehavior (scaleUp / scaleDown rules).
 void ParseHpaBehavior(const yaml::Value& v, HpaBehavior& out);
 
