@@ -23,18 +23,10 @@ void MixRequirements(size_t& seed, const std::vector<SelectorRequirement>& reqs)
   }
 }
 
-size_t FitHash(const PodInfo& p) {
+// Of what PodsAlikeForNodeChecks compares.
+size_t NodeSideHash(const PodInfo& p) {
   size_t h = 0;
-  const Resources& r = p.request;
-  MixInt(h, r.milli_cpu);
-  MixInt(h, r.memory);
-  MixInt(h, r.ephemeral_storage);
-  MixInt(h, r.pods);
-  MixInt(h, r.epc_bytes);
-  for (const auto& [name, amount] : r.scalar) {
-    MixStr(h, name);
-    MixInt(h, amount);
-  }
+  MixInt(h, p.wants_epc() ? 1 : 0);
   const Pod& pod = *p.pod;
   for (const auto& [k, v] : pod.node_selector) {
     MixStr(h, k);
@@ -51,6 +43,51 @@ size_t FitHash(const PodInfo& p) {
     MixRequirements(h, term.match_fields);
   }
   return h;
+}
+
+// Of what FitEquivalent compares.
+size_t FitHash(const PodInfo& p) {
+  size_t h = NodeSideHash(p);
+  const Resources& r = p.request;
+  MixInt(h, r.milli_cpu);
+  MixInt(h, r.memory);
+  MixInt(h, r.ephemeral_storage);
+  MixInt(h, r.pods);
+  MixInt(h, r.epc_bytes);
+  for (const auto& [name, amount] : r.scalar) {
+    MixStr(h, name);
+    MixInt(h, amount);
+  }
+  return h;
+}
+
+// Groups `items` by `alike`, looking up candidates by `hash`; returns each item's group, groups
+// numbered in order of their first item. Collisions are resolved by comparing with the group's
+// first item.
+template <typename Hash, typename Alike>
+std::vector<int> Group(size_t items, Hash hash, Alike alike, int& groups) {
+  std::vector<int> group_of(items, -1);
+  std::vector<size_t> first;  // per group, its first item
+  std::unordered_map<size_t, std::vector<int>> by_hash;
+  by_hash.reserve(items);
+  for (size_t i = 0; i < items; ++i) {
+    std::vector<int>& candidates = by_hash[hash(i)];
+    int g = -1;
+    for (int c : candidates) {
+      if (alike(first[static_cast<size_t>(c)], i)) {
+        g = c;
+        break;
+      }
+    }
+    if (g < 0) {
+      g = static_cast<int>(first.size());
+      first.push_back(i);
+      candidates.push_back(g);
+    }
+    group_of[i] = g;
+  }
+  groups = static_cast<int>(first.size());
+  return group_of;
 }
 
 bool SameRequirements(const std::vector<SelectorRequirement>& a,
@@ -79,37 +116,35 @@ bool SameAffinity(const std::vector<NodeSelectorTerm>& a, const std::vector<Node
 
 }  // namespace
 
-bool FitEquivalent(const PodInfo& a, const PodInfo& b) {
+bool PodsAlikeForNodeChecks(const PodInfo& a, const PodInfo& b) {
   if (a.pod == b.pod) return true;
-  return a.request == b.request && a.pod->node_selector == b.pod->node_selector &&
+  return a.wants_epc() == b.wants_epc() && a.pod->node_selector == b.pod->node_selector &&
          SameTolerations(a.pod->tolerations, b.pod->tolerations) &&
          SameAffinity(a.pod->required_node_affinity, b.pod->required_node_affinity);
 }
 
+bool FitEquivalent(const PodInfo& a, const PodInfo& b) {
+  if (a.pod == b.pod) return true;
+  return a.request == b.request && PodsAlikeForNodeChecks(a, b);
+}
+
 PodClasses ClassifyPods(std::span<const PodInfo> pods) {
   PodClasses out;
-  out.class_of.resize(pods.size(), -1);
-  // hash -> classes with that hash (collisions are resolved by comparing with the first member)
-  std::unordered_map<size_t, std::vector<int>> by_hash;
-  by_hash.reserve(pods.size());
+  int classes = 0;
+  out.class_of = Group(
+      pods.size(), [&](size_t i) { return FitHash(pods[i]); },
+      [&](size_t a, size_t b) { return FitEquivalent(pods[a], pods[b]); }, classes);
+  out.members.resize(static_cast<size_t>(classes));
   for (size_t i = 0; i < pods.size(); ++i) {
-    std::vector<int>& candidates = by_hash[FitHash(pods[i])];
-    int cls = -1;
-    for (int c : candidates) {
-      if (FitEquivalent(pods[static_cast<size_t>(out.members[static_cast<size_t>(c)].front())],
-                        pods[i])) {
-        cls = c;
-        break;
-      }
-    }
-    if (cls < 0) {
-      cls = static_cast<int>(out.members.size());
-      out.members.emplace_back();
-      candidates.push_back(cls);
-    }
-    out.members[static_cast<size_t>(cls)].push_back(static_cast<int>(i));
-    out.class_of[i] = cls;
+    out.members[static_cast<size_t>(out.class_of[i])].push_back(static_cast<int>(i));
   }
+  auto exemplar = [&](size_t c) -> const PodInfo& {
+    return pods[static_cast<size_t>(out.members[c].front())];
+  };
+  out.profile_of = Group(
+      out.members.size(), [&](size_t c) { return NodeSideHash(exemplar(c)); },
+      [&](size_t a, size_t b) { return PodsAlikeForNodeChecks(exemplar(a), exemplar(b)); },
+      out.profiles);
   return out;
 }
 

@@ -20,12 +20,25 @@ struct PodClasses {
   std::vector<std::vector<int>> members;
   // class_of[i]: the class of input pod i.
   std::vector<int> class_of;
+  // profile_of[c]: the class's node-side profile (0 .. profiles-1, in order of first class).
+  // Classes that differ only in the amounts they request share one: Fit's checks that do not
+  // read NodeInfo::requested see the same pod (PodsAlikeForNodeChecks) and give one verdict per
+  // node. Optional: a PodClasses without it (empty) is still valid, each class then counts as
+  // its own profile.
+  std::vector<int> profile_of;
+  int profiles = 0;
 };
 
-// Classes in order of their first member. Every PodInfo must have its pod set.
+// Classes in order of their first member, with their profiles. Every PodInfo must have its pod
+// set.
 PodClasses ClassifyPods(std::span<const PodInfo> pods);
 
 // Whether Predicate::Fit treats the two pods alike (see above).
 bool FitEquivalent(const PodInfo& a, const PodInfo& b);
+
+// Whether the checks that read the pod but not the node's requests (pool policy: whether it
+// wants EPC; taints: its tolerations; node affinity: its nodeSelector and required affinity)
+// treat the two pods alike. FitEquivalent implies it.
+bool PodsAlikeForNodeChecks(const PodInfo& a, const PodInfo& b);
 
 }  // namespace epc::cluster

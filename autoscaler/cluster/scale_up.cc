@@ -86,18 +86,30 @@ ScaleUpDecision ScaleUpPlanner::Plan(const ScaleUpInput& input) {
     for (int i = 0; i < upcoming; ++i) sim.push_back(templates[g]);
   }
 
+  // First fit per class, as the estimator places pods: a class starts at the first node, its
+  // members after the node the previous one took. The index skips nodes too full for the class.
+  FreeCapacityIndex index(predicate_.checks);
+  index.Assign(sim);
   std::vector<bool> needs_node(pods.size(), false);
   for (const std::vector<int>& members : classes.members) {
+    const FreeCapacityIndex::Need need =
+        index.NeedOf(pods[static_cast<size_t>(members.front())].request);
     size_t next = 0;  // earlier nodes have no room for this class; nodes only fill up
     for (int m : members) {
       const PodInfo& pod = pods[static_cast<size_t>(m)];
-      while (next < sim.size() && !predicate_.Fits(pod, sim[next])) ++next;
-      if (next == sim.size()) {
+      size_t at = index.FirstCandidate(need, next);
+      while (at != FreeCapacityIndex::kNone && !predicate_.Fits(pod, sim[at])) {
+        at = index.FirstCandidate(need, at + 1);
+      }
+      if (at == FreeCapacityIndex::kNone) {
         needs_node[static_cast<size_t>(m)] = true;
+        next = sim.size();
         continue;
       }
-      sim[next].requested += pod.request;
-      (next < existing ? d.pods_fit_existing : d.pods_fit_upcoming).push_back(PodKey(*pod.pod));
+      next = at;
+      sim[at].requested += pod.request;
+      index.Update(at, sim[at]);
+      (at < existing ? d.pods_fit_existing : d.pods_fit_upcoming).push_back(PodKey(*pod.pod));
     }
   }
   sim.clear();
@@ -108,19 +120,21 @@ ScaleUpDecision ScaleUpPlanner::Plan(const ScaleUpInput& input) {
   for (size_t i = 0; i < pods.size(); ++i) {
     if (!needs_node[i]) continue;
     rest_of[i] = static_cast<int>(rest.size());
-    rest.push_back(pods[i]);
+    rest.push_back(std::move(pods[i]));  // `pods` is not read after this
   }
   PodClasses rest_classes;
   rest_classes.class_of.assign(rest.size(), -1);
-  for (const std::vector<int>& members : classes.members) {
+  rest_classes.profiles = classes.profiles;  // profile ids carry over; some may go unused
+  for (size_t c = 0; c < classes.members.size(); ++c) {
     std::vector<int> kept;
-    for (int m : members) {
+    for (int m : classes.members[c]) {
       if (rest_of[static_cast<size_t>(m)] >= 0) kept.push_back(rest_of[static_cast<size_t>(m)]);
     }
     if (kept.empty()) continue;
     for (int k : kept)
       rest_classes.class_of[static_cast<size_t>(k)] = static_cast<int>(rest_classes.members.size());
     rest_classes.members.push_back(std::move(kept));
+    rest_classes.profile_of.push_back(classes.profile_of[c]);
   }
 
   if (rest.empty()) {
@@ -160,7 +174,8 @@ ScaleUpDecision ScaleUpPlanner::Plan(const ScaleUpInput& input) {
     }
     const int max_new = std::min(
         {group.spec.max_size - group.target_size, headroom, options_.max_nodes_per_scale_up});
-    Estimate e = estimator.Run(rest, rest_classes, templates[g], max_new);
+    // Only the first unplaced pod's reason is reported (below).
+    Estimate e = estimator.Run(rest, rest_classes, templates[g], max_new, UnplacedReasons::kFirst);
     if (e.node_count == 0) {
       const UnplacedPod& first = e.unplaced.front();
       rejected[g] =

@@ -1,12 +1,15 @@
 #include "autoscaler/cluster/scale_up.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "autoscaler/cluster/pod_equivalence.h"
 #include "tests/autoscaler/cluster/cluster_fixtures.h"
 
 namespace epc::cluster {
@@ -284,6 +287,100 @@ TEST_F(ScaleUpPlannerTest, ManyPendingPodsOverManyGroups) {
   EXPECT_EQ(d.pods.size(), 4000u);
   EXPECT_DOUBLE_EQ(d.score, 0.1875);
   EXPECT_EQ(d.rejected.size(), 19u);
+}
+
+TEST_F(ScaleUpPlannerTest, ExistingNodesWithRoomButTheWrongTaintOrResourceArePassedOver) {
+  // By name: sgx-a has all the room but a taint; sgx-b has EPC but no cpu left; sgx-c has room
+  // and the one fpga; sgx-d has room but no fpga. The four 40 MiB pods must pass over a and b
+  // and fill sgx-c (160 of 168 MiB), so the 48 MiB fpga pod finds no node: had they gone to a
+  // (taint ignored) or d (c skipped), it would fit sgx-c.
+  cluster_.AddNode(testing::NodeBuilder("sgx-a")
+                       .Label(testing::kPoolLabel, "sgx")
+                       .Allocatable(testing::kAzureEpc, "168")
+                       .Taint("sgx", "true", "NoSchedule")
+                       .Build());
+  const size_t b = cluster_.AddNode(SgxNode("sgx-b", 168));
+  cluster_.AddPod(b, AppPod("cpu-hog", 0, "3950m"));
+  cluster_.AddNode(testing::NodeBuilder("sgx-c")
+                       .Label(testing::kPoolLabel, "sgx")
+                       .Allocatable(testing::kAzureEpc, "168")
+                       .Allocatable("example.com/fpga", "1")
+                       .Build());
+  cluster_.AddNode(SgxNode("sgx-d", 168));
+  AddPending("epc", 4, 40);
+  Pod fpga = AppPod("fpga-0", 48, "100m", "128Mi", "fpga");
+  fpga.containers.front().requests["example.com/fpga"] = epc::testing::Q("1");
+  pending_.push_back(fpga);
+  const ScaleUpDecision d = Plan();
+  EXPECT_FALSE(d.scale_up);
+  EXPECT_EQ(d.pods_fit_existing, (std::vector<std::string>{"default/epc-0", "default/epc-1",
+                                                           "default/epc-2", "default/epc-3"}));
+  EXPECT_EQ(d.pods_unhelped, (std::vector<std::string>{"default/fpga-0"}));
+}
+
+// The planner's first step as first written: classes in order of first appearance, each from
+// the first node, its members from where the previous one went, the full predicate on every
+// node (existing by name, then upcoming). Returns the pods that fit, existing then upcoming.
+std::pair<std::vector<std::string>, std::vector<std::string>> ReferenceFits(
+    const Predicate& predicate, std::vector<NodeInfo> sim, size_t existing,
+    std::span<const PodInfo> pods) {
+  std::pair<std::vector<std::string>, std::vector<std::string>> out;
+  const PodClasses classes = ClassifyPods(pods);
+  for (const std::vector<int>& members : classes.members) {
+    for (int m : members) {
+      const PodInfo& pod = pods[static_cast<size_t>(m)];
+      size_t at = 0;
+      while (at < sim.size() && !predicate.Fit(pod, sim[at]).fits()) ++at;
+      if (at == sim.size()) continue;
+      sim[at].requested += pod.request;
+      (at < existing ? out.first : out.second).push_back(PodKey(*pod.pod));
+    }
+  }
+  return out;
+}
+
+TEST_F(ScaleUpPlannerTest, ExistingAndUpcomingRoomIsFoundAsByAPlainScan) {
+  std::mt19937 rng(42);
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "node-" + std::to_string(1000 + (i * 37) % 60);
+    const size_t n = cluster_.AddNode(i % 3 == 0 ? GeneralNode(name) : SgxNode(name, 168));
+    const int running = static_cast<int>(rng() % 12);
+    for (int k = 0; k < running; ++k) {
+      cluster_.AddPod(n, AppPod("r", i % 3 == 0 ? 0 : static_cast<int>(rng() % 30),
+                                std::to_string(100 + rng() % 400) + "m"));
+    }
+  }
+  groups_[0].target_size = 2;  // two upcoming nodes of each group
+  groups_[1].target_size = 2;
+  for (int i = 0; i < 800; ++i) {
+    const int shape = static_cast<int>(rng() % 150);
+    Pod p = AppPod("p" + std::to_string(i), shape % 3 == 0 ? 0 : 1 + shape % 50,
+                   std::to_string(50 + shape * 7) + "m", std::to_string(64 + shape * 13) + "Mi");
+    if (shape % 10 == 0) p.node_selector[testing::kPoolLabel] = "general";
+    pending_.push_back(p);
+  }
+  const ScaleUpDecision d = Plan();
+
+  // The reference over the same snapshot.
+  const Predicate predicate{&cluster_.epc(), {}, CheckSet::All()};
+  std::vector<NodeInfo> sim;
+  for (const NodeInfo* n : cluster_.NodeInfos()) sim.push_back(*n);
+  std::sort(sim.begin(), sim.end(),
+            [](const NodeInfo& a, const NodeInfo& b) { return a.node->name < b.node->name; });
+  const size_t existing = sim.size();
+  for (const NodeGroupState& g : groups_) {
+    for (int i = 0; i < 2; ++i) {
+      sim.push_back(MakeNodeInfo(g.spec.template_node, cluster_.epc(), cluster_.pools()));
+    }
+  }
+  std::vector<PodInfo> infos;
+  for (const Pod& p : pending_) infos.push_back(MakePodInfo(p, cluster_.epc()));
+  const auto [fit_existing, fit_upcoming] = ReferenceFits(predicate, sim, existing, infos);
+  EXPECT_EQ(d.pods_fit_existing, fit_existing);
+  EXPECT_EQ(d.pods_fit_upcoming, fit_upcoming);
+  EXPECT_FALSE(d.pods_fit_existing.empty());
+  EXPECT_FALSE(d.pods_fit_upcoming.empty());
+  EXPECT_TRUE(d.scale_up);
 }
 
 }  // namespace

@@ -227,7 +227,7 @@ TEST(AutoscalerConfigErrors, UnknownKey) {
             "config.yaml:2:3: autoscaler.syncPeriod: unknown key; known keys: syncPeriodSeconds, "
             "prometheus, tolerance, cpuInitializationPeriodSeconds, "
             "initialReadinessDelaySeconds, downscaleStabilizationSeconds, leaderElection, "
-            "horizontal");
+            "horizontal, cluster");
   EXPECT_EQ(ParseError(Target("        maxReplicas: 3\n        status: {}\n")),
             "config.yaml:8:9: autoscaler.horizontal[0].spec.status: unknown key; known keys: "
             "scaleTargetRef, minReplicas, maxReplicas, metrics, behavior");
