@@ -41,6 +41,9 @@ struct GroupNode {
   std::string name;
   bool ready = false;    // registered with Kubernetes and Ready
   SteadyTime created{};  // when the provider created the instance
+  // It has been Ready before. A node that turns NotReady later has a node problem, not a
+  // provisioning one: it neither counts as coming nor times out a scale-up.
+  bool ever_ready = false;
 };
 
 struct NodeGroupState {
@@ -58,11 +61,11 @@ struct NodeGroupState {
 
   // Nodes that will join but have not yet: the target minus the ready nodes, not counting nodes
   // that stayed unready longer than `max_provision_time` (they are given up on; the provisioning
-  // tracker reports them). Never negative.
+  // tracker reports them) or that were Ready once and are not now. Never negative.
   int UpcomingCount(SteadyTime now, Duration max_provision_time) const {
     int stale = 0;
     for (const GroupNode& n : nodes) {
-      if (!n.ready && now - n.created >= max_provision_time) ++stale;
+      if (!n.ready && (n.ever_ready || now - n.created >= max_provision_time)) ++stale;
     }
     return std::max(0, target_size - ReadyCount() - stale);
   }

@@ -39,7 +39,7 @@ std::vector<ProvisioningTimeout> ProvisioningTracker::Update(std::span<const Nod
     std::unordered_set<std::string> still_unready;
     std::vector<std::string> stuck;
     for (const GroupNode& n : g.nodes) {
-      if (n.ready) continue;
+      if (n.ready || n.ever_ready) continue;
       still_unready.insert(n.name);
       if (now - n.created >= limit && !record.reported_nodes.contains(n.name)) {
         stuck.push_back(n.name);
@@ -65,7 +65,9 @@ std::vector<ProvisioningTimeout> ProvisioningTracker::Update(std::span<const Nod
       // Every node still unready belongs to the scale-up that failed.
       stuck.clear();
       for (const GroupNode& n : g.nodes) {
-        if (!n.ready && !record.reported_nodes.contains(n.name)) stuck.push_back(n.name);
+        if (!n.ready && !n.ever_ready && !record.reported_nodes.contains(n.name)) {
+          stuck.push_back(n.name);
+        }
       }
     }
     if (stuck.empty() && !request_timed_out) continue;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <span>
+#include <unordered_set>
 #include <utility>
 
 #include "common/policy/fit.h"
@@ -108,18 +109,23 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
     groups.push_back(std::move(s));
   }
   std::unordered_map<std::string, SteadyTime> seen;
+  std::unordered_set<std::string> ever_ready;
   for (const NodeInfo* info : nodes) {
     const Node& node = *info->node;
     auto first = first_seen_.find(node.name);
     SteadyTime created = first == first_seen_.end() ? now : first->second;
     seen.emplace(node.name, created);
+    // Ready now, or Ready at an earlier reconcile.
+    const bool was_ready = node.ready || ever_ready_.contains(node.name);
+    if (was_ready) ever_ready.insert(node.name);
     std::optional<std::string> group = provider_.NodeGroupForNode(node);
     if (!group) continue;
     auto it = index.find(*group);
     if (it == index.end()) continue;
-    groups[it->second].nodes.push_back({node.name, node.ready, created});
+    groups[it->second].nodes.push_back({node.name, node.ready, created, was_ready});
   }
   first_seen_ = std::move(seen);
+  ever_ready_ = std::move(ever_ready);
   for (size_t i = 0; i < groups.size(); ++i) {
     NodeGroupState& g = groups[i];
     if ((*discovered)[i].template_node) continue;

@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "autoscaler/cluster/controller/interfaces.h"
@@ -148,6 +149,7 @@ class ClusterAutoscaler {
   ProvisioningTracker provisioning_;
   UnneededTracker unneeded_;
   std::unordered_map<std::string, SteadyTime> first_seen_;     // node name -> first seen
+  std::unordered_set<std::string> ever_ready_;                 // nodes seen Ready at least once
   std::unordered_map<std::string, SteadyTime> last_scale_up_;  // group -> last scale-up
   std::optional<SteadyTime> last_any_scale_up_;
   ClusterAutoscalerMetrics metrics_;

@@ -427,5 +427,27 @@ TEST_F(ClusterControllerTest, NodeNotReadyInTimeIsDeletedAndTheNextGroupTried) {
   EXPECT_EQ(summary["provisioningTimeouts"].size(), 1u);
 }
 
+TEST_F(ClusterControllerTest, NodeThatWasReadyAndTurnsNotReadyIsNoProvisioningFailure) {
+  ASSERT_TRUE(provider_->IncreaseSize("confidential", 1).ok());
+  const std::string node = NodeNames("confidential").at(0);
+  CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "100Mi"}});
+  BindRunning("enclave", node);  // busy: not a scale-down candidate
+  auto ca = Make({});
+  SteadyTime t0{};
+  Sync();
+  ca->Reconcile(t0);  // seen Ready
+  json n = Must(client_->Get("/api/v1/nodes/" + node));
+  n["status"]["conditions"] = json::array({{{"type", "Ready"}, {"status", "False"}}});
+  Must(client_->Put("/api/v1/nodes/" + node + "/status", n.dump()));
+  Sync();
+  // Long past the provisioning time: a kubelet problem, not a failed scale-up. The node stays
+  // and its group may still grow.
+  auto r = ca->Reconcile(t0 + std::chrono::hours(1));
+  EXPECT_TRUE(r.timeouts.empty());
+  EXPECT_TRUE(r.removals.empty());
+  EXPECT_EQ(NodeNames("confidential").size(), 1u);
+  for (const GroupReport& g : r.groups) EXPECT_FALSE(g.in_backoff) << g.group;
+}
+
 }  // namespace
 }  // namespace epc::cluster
