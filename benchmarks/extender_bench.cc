@@ -1,6 +1,7 @@
 // Google Benchmark cases for the extender's request path, without HTTP:
 //
-//   BM_Decode           DecodeExtenderArgs over the request body (bytes/s)
+//   BM_Decode           DecodeExtenderArgs over the request body (bytes/s), full-mode nodes
+//                       with the extender's projection, as the server decodes them
 //   BM_Filter           Extender::Filter over decoded args
 //   BM_Prioritize       Extender::Prioritize over decoded args
 //   BM_EncodeFilter     EncodeFilterResult of the filter answer
@@ -83,8 +84,13 @@ Cluster& ClusterFor(size_t nodes) {
   return *slot;
 }
 
+// As the server decodes: full-mode nodes with the extender's projection.
+Result<ExtenderArgs> Decode(simdjson::padded_string_view body, size_t nodes) {
+  return DecodeExtenderArgs(body, ClusterFor(nodes).extender->node_projection());
+}
+
 ExtenderArgs DecodeOrDie(Mode mode, size_t nodes) {
-  Result<ExtenderArgs> args = DecodeExtenderArgs(BodyFor(mode, nodes).view);
+  Result<ExtenderArgs> args = Decode(BodyFor(mode, nodes).view, nodes);
   if (!args) {
     std::fprintf(stderr, "decode failed: %s\n", args.error().c_str());
     std::abort();
@@ -105,7 +111,7 @@ void BM_Decode(benchmark::State& state, Mode mode) {
   uint64_t allocations = 0;
   for (auto _ : state) {
     uint64_t before = AllocationCount();
-    Result<ExtenderArgs> args = DecodeExtenderArgs(body.view);
+    Result<ExtenderArgs> args = Decode(body.view, nodes);
     allocations += AllocationCount() - before;
     if (!args) state.SkipWithError(args.error().c_str());
     benchmark::DoNotOptimize(args);
@@ -178,7 +184,7 @@ void BM_FilterRequest(benchmark::State& state, Mode mode) {
   Cluster& cluster = ClusterFor(nodes);
   Body& body = BodyFor(mode, nodes);
   for (auto _ : state) {
-    Result<ExtenderArgs> args = DecodeExtenderArgs(body.view);
+    Result<ExtenderArgs> args = Decode(body.view, nodes);
     FilterOutcome out = cluster.extender->Filter(*args);
     std::string answer = EncodeFilterResult(out.answer);
     benchmark::DoNotOptimize(answer);
@@ -191,7 +197,7 @@ void BM_PrioritizeRequest(benchmark::State& state, Mode mode) {
   Cluster& cluster = ClusterFor(nodes);
   Body& body = BodyFor(mode, nodes);
   for (auto _ : state) {
-    Result<ExtenderArgs> args = DecodeExtenderArgs(body.view);
+    Result<ExtenderArgs> args = Decode(body.view, nodes);
     std::string answer = EncodePriorities(cluster.extender->Prioritize(*args));
     benchmark::DoNotOptimize(answer);
   }

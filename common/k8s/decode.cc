@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace epc {
 namespace {
@@ -323,7 +324,20 @@ bool IsJsonNumber(std::string_view s) {
 
 // A resource list: {"cpu": "7820m", "pods": 110}. A quantity is a string or, as Kubernetes also
 // accepts, a bare JSON number. A null quantity is zero (Kubernetes' Quantity.UnmarshalJSON).
-void ReadQuantities(od::value& v, Ctx& ctx, const Path& path, ResourceQuantities& out) {
+// Whether a projection keeps `key`: `keys` null keeps every key. The lists are a handful of
+// names (pool selector keys, EPC resource names), so a linear scan is the fastest lookup.
+bool Keeps(const std::vector<std::string>* keys, std::string_view key) {
+  if (keys == nullptr) return true;
+  for (const std::string& k : *keys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+// `keys` (null: all) chooses the entries stored; the others are parsed and checked all the same,
+// so a bad quantity fails the decode whether or not it is kept.
+void ReadQuantities(od::value& v, Ctx& ctx, const Path& path, ResourceQuantities& out,
+                    const std::vector<std::string>* keys = nullptr) {
   bool is_null = false;
   if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
     out.clear();
@@ -339,7 +353,7 @@ void ReadQuantities(od::value& v, Ctx& ctx, const Path& path, ResourceQuantities
         return;
       }
       if (type == od::json_type::null) {
-        out.insert_or_assign(out.end(), std::string(key), Quantity());
+        if (Keeps(keys, key)) out.insert_or_assign(out.end(), std::string(key), Quantity());
         return;
       }
       if (type != od::json_type::number) {
@@ -360,22 +374,43 @@ void ReadQuantities(od::value& v, Ctx& ctx, const Path& path, ResourceQuantities
       ctx.Fail(qpath, q.error());
       return;
     }
-    out.insert_or_assign(out.end(), std::string(key), *q);
+    if (Keeps(keys, key)) out.insert_or_assign(out.end(), std::string(key), *q);
   });
 }
 
-// A map[string]string (labels, annotations, nodeSelector).
-void ReadStringMap(od::value& v, Ctx& ctx, const Path& path, Labels& out) {
+// A map[string]string (labels, annotations, nodeSelector). `out` null stores nothing and
+// `keys` (null: all) chooses the entries stored; every value is checked all the same.
+void ReadStringMap(od::value& v, Ctx& ctx, const Path& path, Labels* out,
+                   const std::vector<std::string>* keys = nullptr) {
   bool is_null = false;
   if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
-    out.clear();
+    if (out != nullptr) out->clear();
     return;
   }
   ForEachEntry(v, ctx, path, [&](std::string_view key, od::value& sv, const Path& spath) {
+    if (out == nullptr || !Keeps(keys, key)) {
+      std::string_view unused;
+      ReadStringView(sv, ctx, spath, unused);
+      return;
+    }
     std::string value;
     ReadString(sv, ctx, spath, value);
-    out.insert_or_assign(out.end(), std::string(key), std::move(value));
+    out->insert_or_assign(out->end(), std::string(key), std::move(value));
   });
+}
+
+void ReadStringMap(od::value& v, Ctx& ctx, const Path& path, Labels& out) {
+  ReadStringMap(v, ctx, path, &out);
+}
+
+// A string stored in `out`, or only checked when `out` is null.
+void ReadStringTo(od::value& v, Ctx& ctx, const Path& path, std::string* out) {
+  if (out != nullptr) {
+    ReadString(v, ctx, path, *out);
+    return;
+  }
+  std::string_view unused;
+  ReadStringView(v, ctx, path, unused);
 }
 
 // Decodes a JSON array of objects into `out` (cleared first, as Go resets a slice).
@@ -395,7 +430,9 @@ void ReadStringList(od::value& v, Ctx& ctx, const Path& path, std::vector<std::s
 
 // ---- metadata ----
 
-// Where ObjectMeta fields go; nullptr for fields a kind does not keep.
+// Where ObjectMeta fields go. A kind without namespace, owners or deletion (a node) leaves
+// those null and they are not read; uid, resourceVersion, labels and annotations left null are
+// read and checked but not stored (a node projection).
 struct MetaOut {
   std::string* name = nullptr;
   std::string* namespace_name = nullptr;
@@ -405,6 +442,7 @@ struct MetaOut {
   Labels* annotations = nullptr;
   std::vector<OwnerReference>* owners = nullptr;
   bool* deleting = nullptr;
+  const std::vector<std::string>* label_keys = nullptr;  // labels stored; null: all
 };
 
 void DecodeOwnerReference(od::value& v, Ctx& ctx, const Path& path, OwnerReference& out) {
@@ -430,13 +468,13 @@ void DecodeMeta(od::value& v, Ctx& ctx, const Path& path, const MetaOut& out) {
     } else if (out.namespace_name != nullptr && k.Is("namespace")) {
       ReadString(fv, ctx, path.Field("namespace"), *out.namespace_name);
     } else if (k.Is("uid")) {
-      ReadString(fv, ctx, path.Field("uid"), *out.uid);
+      ReadStringTo(fv, ctx, path.Field("uid"), out.uid);
     } else if (k.Is("resourceversion")) {
-      ReadString(fv, ctx, path.Field("resourceVersion"), *out.resource_version);
+      ReadStringTo(fv, ctx, path.Field("resourceVersion"), out.resource_version);
     } else if (k.Is("labels")) {
-      ReadStringMap(fv, ctx, path.Field("labels"), *out.labels);
+      ReadStringMap(fv, ctx, path.Field("labels"), out.labels, out.label_keys);
     } else if (k.Is("annotations")) {
-      ReadStringMap(fv, ctx, path.Field("annotations"), *out.annotations);
+      ReadStringMap(fv, ctx, path.Field("annotations"), out.annotations);
     } else if (out.owners != nullptr && k.Is("ownerreferences")) {
       const Path opath = path.Field("ownerReferences");
       ReadList(fv, ctx, opath, *out.owners, [&](od::value& e, const Path& p, OwnerReference& o) {
@@ -503,12 +541,15 @@ void ForEachCondition(od::value& v, Ctx& ctx, const Path& path, Fn&& fn) {
   });
 }
 
-void DecodeNodeStatus(od::value& v, Ctx& ctx, const Path& path, Node& node) {
+void DecodeNodeStatus(od::value& v, Ctx& ctx, const Path& path, Node& node,
+                      const NodeProjection& projection) {
+  const std::vector<std::string>* keys =
+      projection.all_resources ? nullptr : &projection.resource_names;
   ForEachField(v, ctx, path, [&](Key& k, od::value& fv) {
     if (k.Is("allocatable")) {
-      ReadQuantities(fv, ctx, path.Field("allocatable"), node.allocatable);
+      ReadQuantities(fv, ctx, path.Field("allocatable"), node.allocatable, keys);
     } else if (k.Is("capacity")) {
-      ReadQuantities(fv, ctx, path.Field("capacity"), node.capacity);
+      ReadQuantities(fv, ctx, path.Field("capacity"), node.capacity, keys);
     } else if (k.Is("conditions")) {
       node.ready = true;
       ForEachCondition(fv, ctx, path.Field("conditions"), [&](const ConditionView& c) {
@@ -518,20 +559,22 @@ void DecodeNodeStatus(od::value& v, Ctx& ctx, const Path& path, Node& node) {
   });
 }
 
-void DecodeNodeInto(od::value& v, Ctx& ctx, Node& node) {
+void DecodeNodeInto(od::value& v, Ctx& ctx, Node& node, const NodeProjection& projection) {
   const Path root;
-  const MetaOut meta{.name = &node.name,
-                     .uid = &node.uid,
-                     .resource_version = &node.resource_version,
-                     .labels = &node.labels,
-                     .annotations = &node.annotations};
+  const MetaOut meta{
+      .name = &node.name,
+      .uid = projection.uid_and_version ? &node.uid : nullptr,
+      .resource_version = projection.uid_and_version ? &node.resource_version : nullptr,
+      .labels = &node.labels,
+      .annotations = projection.annotations ? &node.annotations : nullptr,
+      .label_keys = projection.all_labels ? nullptr : &projection.label_keys};
   ForEachField(v, ctx, root, [&](Key& k, od::value& fv) {
     if (k.Is("metadata")) {
       DecodeMeta(fv, ctx, root.Field("metadata"), meta);
     } else if (k.Is("spec")) {
       DecodeNodeSpec(fv, ctx, root.Field("spec"), node);
     } else if (k.Is("status")) {
-      DecodeNodeStatus(fv, ctx, root.Field("status"), node);
+      DecodeNodeStatus(fv, ctx, root.Field("status"), node, projection);
     }
   });
 }
@@ -793,9 +836,13 @@ void ParseDocument(std::string_view json, Ctx& ctx, Fn&& decode) {
 }  // namespace
 
 NodeDecodeResult DecodeNode(simdjson::ondemand::value value) {
+  return DecodeNode(value, NodeProjection());
+}
+
+NodeDecodeResult DecodeNode(simdjson::ondemand::value value, const NodeProjection& projection) {
   NodeDecodeResult result;
   Ctx ctx;
-  if (RequireObject(value, ctx)) DecodeNodeInto(value, ctx, result.node);
+  if (RequireObject(value, ctx)) DecodeNodeInto(value, ctx, result.node, projection);
   result.error = std::move(ctx.error);
   return result;
 }
@@ -811,7 +858,8 @@ Result<Pod> DecodePod(simdjson::ondemand::value value) {
 NodeDecodeResult ParseNodeJson(std::string_view json) {
   NodeDecodeResult result;
   Ctx ctx;
-  ParseDocument(json, ctx, [&](od::value& v) { DecodeNodeInto(v, ctx, result.node); });
+  ParseDocument(json, ctx,
+                [&](od::value& v) { DecodeNodeInto(v, ctx, result.node, NodeProjection()); });
   result.error = std::move(ctx.error);
   return result;
 }

@@ -1,7 +1,9 @@
 #include "common/policy/fit.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "common/model/pod_request.h"
 #include "common/model/selectors.h"
@@ -18,6 +20,17 @@ bool Tolerates(const Toleration& t, const Taint& taint) {
   if (t.op == "Exists") return true;
   if (t.op.empty() || t.op == "Equal") return t.value == taint.value;
   return false;
+}
+
+// Joins `parts` into one string allocated once: a filter over thousands of nodes builds a
+// message for every node it rejects.
+std::string Concat(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (std::string_view p : parts) size += p.size();
+  std::string out;
+  out.reserve(size);
+  for (std::string_view p : parts) out += p;
+  return out;
 }
 
 // Where failures go. A fits-only run records that something failed and nothing else, so the
@@ -73,8 +86,8 @@ void CheckEpc(const PodInfo& pod, const NodeInfo& node, Sink& r) {
     Add(
         r, Check::kEpcFit, true, [&] { return "no_epc"; },
         [&] {
-          return std::string("pod requests " + FormatMiB(want) +
-                             " MiB of EPC but the node advertises no EPC");
+          return Concat(
+              {"pod requests ", FormatMiB(want), " MiB of EPC but the node advertises no EPC"});
         });
     return;
   }
@@ -83,15 +96,15 @@ void CheckEpc(const PodInfo& pod, const NodeInfo& node, Sink& r) {
     Add(
         r, Check::kEpcFit, true, [&] { return "epc_exceeds_allocatable"; },
         [&] {
-          return std::string("requested EPC " + FormatMiB(want) +
-                             " MiB exceeds the node's allocatable " + FormatMiB(alloc) + " MiB");
+          return Concat({"requested EPC ", FormatMiB(want), " MiB exceeds the node's allocatable ",
+                         FormatMiB(alloc), " MiB"});
         });
   } else if (want > free) {
     Add(
         r, Check::kEpcFit, false, [&] { return "insufficient_epc"; },
         [&] {
-          return std::string("insufficient EPC: requested " + FormatMiB(want) + " MiB, free " +
-                             FormatMiB(free) + " MiB of " + FormatMiB(alloc) + " MiB");
+          return Concat({"insufficient EPC: requested ", FormatMiB(want), " MiB, free ",
+                         FormatMiB(free), " MiB of ", FormatMiB(alloc), " MiB"});
         });
   }
 }
@@ -259,6 +272,15 @@ bool Predicate::Fits(const PodInfo& pod, const NodeInfo& node) const {
   Sink sink;
   RunChecks(*this, pod, node, sink);
   return !sink.failed;
+}
+
+std::optional<EpcFitKey> Predicate::FitKey(const NodeInfo& node) const {
+  // In step with the checks: CheckPoolPolicy reads the node's pool.confidential, CheckEpc its
+  // allocatable and requested EPC; every other check reads more of the node.
+  for (Check c : {Check::kNodeCondition, Check::kResources, Check::kTaints, Check::kNodeAffinity}) {
+    if (checks.Has(c)) return std::nullopt;
+  }
+  return EpcFitKey{node.allocatable.epc_bytes, node.requested.epc_bytes, node.pool.confidential};
 }
 
 int Predicate::Score(const PodInfo& pod, const NodeInfo& node) const {

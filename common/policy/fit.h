@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,7 +70,7 @@ struct NodeInfo {
   Resources allocatable;       // ToResources(node->allocatable)
   int64_t epc_capacity_bytes = 0;
   PoolMembership pool;
-  Resources requested;         // by pods using the node, plus reservations
+  Resources requested;  // by pods using the node, plus reservations
 };
 NodeInfo MakeNodeInfo(const Node& node, const EpcResources& epc, const PoolClassifier& pools);
 
@@ -82,7 +83,7 @@ enum class Verdict {
 struct Failure {
   Check check;
   bool unresolvable;
-  std::string reason;   // short, stable, for metrics labels: "insufficient_epc", "untolerated_taint"
+  std::string reason;  // short, stable, for metrics labels: "insufficient_epc", "untolerated_taint"
   std::string message;  // for people: "insufficient EPC: requested 10 MiB, free 4 MiB of 168 MiB"
 };
 
@@ -91,6 +92,16 @@ struct FitResult {
   Verdict verdict() const;
   bool fits() const { return failures.empty(); }
   std::string Message() const;  // the failures' messages joined with "; "
+};
+
+// What Fit() reads of a node when the checks are at most EPC fit and pool policy (the
+// extender's CheckSet): for one pod, nodes with equal keys get equal FitResults. A caller that
+// rejects thousands of nodes (an extender filter) builds each distinct rejection once.
+struct EpcFitKey {
+  int64_t epc_allocatable_bytes = 0;
+  int64_t epc_requested_bytes = 0;
+  bool confidential = false;
+  bool operator==(const EpcFitKey&) const = default;
 };
 
 struct Predicate {
@@ -102,6 +113,8 @@ struct Predicate {
   // The same checks, answering only whether the pod fits: stops at the first failure and
   // builds no messages. For simulations that try many nodes (the autoscaler, the simulator).
   bool Fits(const PodInfo& pod, const NodeInfo& node) const;
+  // The node's EpcFitKey, or nullopt when the checks read more of a node than the key holds.
+  std::optional<EpcFitKey> FitKey(const NodeInfo& node) const;
 
   // 0..10 (kube-scheduler's MaxExtenderPriority). EPC pods: binpack prefers the node left
   // fullest in EPC, spread the emptiest. Pods without EPC under `penalize`: general nodes 10,

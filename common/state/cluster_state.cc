@@ -7,7 +7,7 @@
 namespace epc {
 
 const NodeInfo* ClusterSnapshot::FindNode(std::string_view name) const {
-  auto it = nodes_.find(std::string(name));
+  auto it = nodes_.find(name);
   return it == nodes_.end() ? nullptr : &it->second->info;
 }
 
@@ -19,12 +19,12 @@ std::vector<const NodeInfo*> ClusterSnapshot::Nodes() const {
 }
 
 const NodeUse* ClusterSnapshot::UseOf(std::string_view node_name) const {
-  auto it = use_.find(std::string(node_name));
+  auto it = use_.find(node_name);
   return it == use_.end() ? nullptr : it->second.get();
 }
 
 const PodUse* ClusterSnapshot::FindPod(std::string_view uid) const {
-  auto it = pods_.find(std::string(uid));
+  auto it = pods_.find(uid);
   return it == pods_.end() ? nullptr : it->second.get();
 }
 
@@ -104,7 +104,7 @@ void ClusterStore::ReplacePods(const std::vector<Pod>& pods) {
 }
 
 void ClusterStore::RemovePodLocked(std::string_view uid) {
-  auto it = working_.pods_.find(std::string(uid));
+  auto it = working_.pods_.find(uid);
   if (it == working_.pods_.end()) return;
   const std::shared_ptr<const PodUse> old = it->second;
   working_.pods_.erase(it);

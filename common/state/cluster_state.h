@@ -6,6 +6,7 @@
 // (a pod event adjusts one node), never recomputed per request.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,15 @@ struct NodeUse {
   std::vector<std::shared_ptr<const PodUse>> pods;
 };
 
+// Hash and equality that let the maps below be searched with a std::string_view (C++20
+// heterogeneous lookup), so a lookup by a name from a request builds no std::string.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+
 class ClusterSnapshot {
  public:
   // The node with its pool and requested resources; nullptr when unknown. NodeInfo::node points
@@ -55,9 +65,9 @@ class ClusterSnapshot {
     std::shared_ptr<const Node> node;
     NodeInfo info;  // info.node == node.get()
   };
-  std::unordered_map<std::string, std::shared_ptr<const NodeEntry>> nodes_;
-  std::unordered_map<std::string, std::shared_ptr<const NodeUse>> use_;
-  std::unordered_map<std::string, std::shared_ptr<const PodUse>> pods_;
+  NameMap<std::shared_ptr<const NodeEntry>> nodes_;
+  NameMap<std::shared_ptr<const NodeUse>> use_;
+  NameMap<std::shared_ptr<const PodUse>> pods_;
 };
 
 // Thread-safe. Writers serialize on a mutex; Snapshot() returns the latest state, building a new

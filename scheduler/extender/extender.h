@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -32,10 +33,21 @@ namespace epc {
 inline constexpr std::string_view kReasonUnknownNode = "unknown_node";
 inline constexpr std::string_view kReasonInvalidNode = "invalid_node";
 
+// How many nodes one reason rejected (for metrics).
+struct RejectionCount {
+  std::string reason;  // the first failure's Failure::reason, or kReasonUnknownNode, ...
+  uint64_t nodes = 0;
+  bool operator==(const RejectionCount&) const = default;
+};
+
+// The answer refers to the ExtenderArgs it was computed from (node names, raw node JSON): keep
+// the args (and their request buffer) alive while the answer is used.
 struct FilterOutcome {
   FilterAnswer answer;
-  // One entry per rejected node: the first failure's Failure::reason (for metrics).
-  std::vector<std::string> rejection_reasons;
+  // Rejected nodes counted by reason, in the order the reasons first occurred. Counted rather
+  // than listed per node: a filter over thousands of nodes rejects thousands with a handful of
+  // reasons.
+  std::vector<RejectionCount> rejections;
 };
 
 struct ExtenderOptions {
@@ -53,6 +65,11 @@ class Extender {
   // pods filter saw for StoreBinder; `binder` (may be null) serves bind.
   Extender(ClusterStore& store, SchedulingPolicy policy, SeenPods* seen = nullptr,
            Binder* binder = nullptr, ExtenderOptions options = {});
+
+  // The decoder's projection for full-mode nodes: what of a v1.Node the checks read (pool
+  // selector labels, EPC quantities, ...), so a request's thousands of nodes are not decoded
+  // into whole Node objects nobody reads. Pass it to DecodeExtenderArgs.
+  const NodeProjection& node_projection() const { return projection_; }
 
   FilterOutcome Filter(const ExtenderArgs& args);
   std::vector<HostPriority> Prioritize(const ExtenderArgs& args) const;
@@ -72,12 +89,23 @@ class Extender {
   size_t held_pods() const;
 
  private:
-  // Calls f with the node's info, its requested EPC raised by other pods' holds if any.
+  // Calls f with the node's info, its requested EPC raised by `held` bytes if any (copied
+  // only then: most nodes carry no other pod's hold).
   template <typename F>
-  auto OnNodeWithHolds(const NodeInfo& info, std::string_view pod_uid, F&& f) const;
+  static auto WithHeld(const NodeInfo& info, int64_t held, F&& f);
+  // One filter call's rejections so far, by EpcFitKey (extender.cc).
+  struct RejectionMemo;
+  // Whether the pod fits the node (with `held` more EPC requested); records the rejection in
+  // `out` when not.
+  bool FilterNode(const PodInfo& pod, const NodeInfo& info, int64_t held, std::string_view name,
+                  RejectionMemo& memo, FilterOutcome& out) const;
+  // Records why the pod does not fit the node, reusing a rejection of an equal node from `memo`.
+  void Reject(const PodInfo& pod, const NodeInfo& node, std::string_view name, RejectionMemo& memo,
+              FilterOutcome& out) const;
 
   ClusterStore& store_;
   Predicate predicate_;
+  NodeProjection projection_;
   const ExtenderOptions options_;
   mutable std::mutex mu_;  // serializes filter; guards reservations_
   mutable Reservations reservations_;

@@ -1,9 +1,54 @@
 #include "scheduler/extender/reservations.h"
 
+#include <bit>
+#include <cstring>
+#include <functional>
+
 namespace epc {
 
-void Reservations::Hold(const std::string& pod_uid, int64_t epc_bytes,
-                        std::unordered_set<std::string> nodes, Clock::time_point now) {
+namespace {
+
+size_t HashName(std::string_view name) { return std::hash<std::string_view>{}(name); }
+
+}  // namespace
+
+NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
+  if (names.empty()) return;
+  size_t bytes = 0;
+  for (std::string_view name : names) bytes += name.size();
+  text_ = std::make_unique_for_overwrite<char[]>(bytes == 0 ? 1 : bytes);
+  starts_.reserve(names.size() + 1);
+  starts_.push_back(0);
+  slots_.assign(std::bit_ceil(names.size() * 2), 0);
+  const size_t mask = slots_.size() - 1;
+  for (std::string_view name : names) {
+    if (contains(name)) continue;  // listed twice
+    const uint32_t at = starts_.back();
+    if (!name.empty()) std::memcpy(text_.get() + at, name.data(), name.size());
+    starts_.push_back(static_cast<uint32_t>(at + name.size()));
+    size_t slot = HashName(name) & mask;
+    while (slots_[slot] != 0) slot = (slot + 1) & mask;
+    slots_[slot] = static_cast<uint32_t>(starts_.size() - 1);  // name index + 1
+    ++size_;
+  }
+}
+
+std::string_view NodeNameSet::At(uint32_t slot_value) const {
+  const uint32_t i = slot_value - 1;
+  return {text_.get() + starts_[i], starts_[i + 1] - starts_[i]};
+}
+
+bool NodeNameSet::contains(std::string_view name) const {
+  if (slots_.empty()) return false;
+  const size_t mask = slots_.size() - 1;
+  for (size_t slot = HashName(name) & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
+    if (At(slots_[slot]) == name) return true;
+  }
+  return false;
+}
+
+void Reservations::Hold(const std::string& pod_uid, int64_t epc_bytes, NodeNameSet nodes,
+                        Clock::time_point now) {
   if (pod_uid.empty() || epc_bytes <= 0 || nodes.empty()) {
     holds_.erase(pod_uid);
     return;
@@ -15,7 +60,7 @@ void Reservations::Narrow(const std::string& pod_uid, const std::string& node,
                           Clock::time_point now) {
   auto it = holds_.find(pod_uid);
   if (it == holds_.end()) return;
-  it->second.nodes = {node};
+  it->second.nodes = NodeNameSet{node};
   it->second.expires = now + ttl_;
 }
 
@@ -26,13 +71,18 @@ void Reservations::Prune(const ClusterSnapshot& snapshot, Clock::time_point now)
 }
 
 int64_t Reservations::HeldOn(std::string_view node, std::string_view except_uid) const {
-  if (holds_.empty()) return 0;
   int64_t total = 0;
-  const std::string key(node);
   for (const auto& [uid, entry] : holds_) {
-    if (uid != except_uid && entry.nodes.contains(key)) total += entry.epc_bytes;
+    if (uid != except_uid && entry.nodes.contains(node)) total += entry.epc_bytes;
   }
   return total;
+}
+
+bool Reservations::OthersHold(std::string_view except_uid) const {
+  for (const auto& [uid, entry] : holds_) {
+    if (uid != except_uid) return true;
+  }
+  return false;
 }
 
 }  // namespace epc

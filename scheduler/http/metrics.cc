@@ -79,8 +79,8 @@ void ExtenderMetrics::ObserveDuration(std::string_view verb, double seconds) {
   h->Observe(seconds);
 }
 
-void ExtenderMetrics::CountRejection(std::string_view reason) {
-  rejections_.Add({{"reason", std::string(reason)}}).Increment();
+void ExtenderMetrics::CountRejection(std::string_view reason, uint64_t nodes) {
+  rejections_.Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(nodes));
 }
 
 void ExtenderMetrics::CountBadRequest(std::string_view reason) {

@@ -8,6 +8,7 @@
 //   epc_node_epc_{allocatable,requested}_bytes{node,pool}  confidential nodes only
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,7 +31,8 @@ class ExtenderMetrics {
 
   void ObserveRequest(std::string_view verb, std::string_view outcome);
   void ObserveDuration(std::string_view verb, double seconds);
-  void CountRejection(std::string_view reason);
+  // `nodes` nodes rejected for `reason`.
+  void CountRejection(std::string_view reason, uint64_t nodes = 1);
   void CountBadRequest(std::string_view reason);
 
   // Prometheus text format (version 0.0.4): the registry's families, then the cluster gauges

@@ -445,14 +445,14 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
   std::string detail;
   switch (route.kind) {
     case RouteKind::kFilter: {
-      Result<ExtenderArgs> args = DecodeExtenderArgs(view);
+      Result<ExtenderArgs> args = DecodeExtenderArgs(view, extender_.node_projection());
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);
         return;
       }
       FilterOutcome out = extender_.Filter(*args);
-      for (const std::string& reason : out.rejection_reasons) metrics_.CountRejection(reason);
+      for (const RejectionCount& r : out.rejections) metrics_.CountRejection(r.reason, r.nodes);
       answer = EncodeFilterResult(out.answer);
       size_t total = args->names_mode() ? args->node_names->size() : args->nodes->size();
       size_t passed = out.answer.names_mode ? out.answer.passing_node_names.size()
@@ -463,7 +463,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
       break;
     }
     case RouteKind::kPrioritize: {
-      Result<ExtenderArgs> args = DecodeExtenderArgs(view);
+      Result<ExtenderArgs> args = DecodeExtenderArgs(view, extender_.node_projection());
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);

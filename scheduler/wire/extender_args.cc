@@ -118,11 +118,6 @@ class ParserLease {
   od::parser* parser_;
 };
 
-od::parser& ItemParser() {
-  thread_local od::parser parser;
-  return parser;
-}
-
 std::string NotJson(simdjson::error_code e) {
   return std::string("request body is not JSON: ") + simdjson::error_message(e);
 }
@@ -239,37 +234,38 @@ Result<Pod> DecodePodField(od::value& v) {
   return pod;
 }
 
-// Decodes one item of Nodes.items: keeps its raw text and decodes that text with a second
-// parser, in place. The bytes after the item (the rest of the body and its padding) are valid
-// memory, which is all padded_string_view asks for.
-Result<WireNode> DecodeNodeItem(od::value& item, size_t index, const char* buffer_end) {
-  od::object obj;
-  std::string where = "\"Nodes.items[" + std::to_string(index) + "]\"";
-  if (auto e = item.get_object().get(obj)) return Bad(e, where + " must be an object (a v1.Node)");
-  std::string_view raw;
-  if (auto e = obj.raw_json().get(raw)) return Error{NotJson(e)};
-  raw = TrimRight(raw);
-
+// Decodes one item of Nodes.items in place, in the pass over the whole body, and takes its text
+// as received: from the item's first token to where the iterator stands once the decoder has
+// read the item to its end (the next ',' or ']'), less whitespace. One structural pass over the
+// body, not a second parse of every item's text.
+Result<WireNode> DecodeNodeItem(od::value& item, size_t index, const NodeProjection& projection) {
+  od::json_type type;
+  if (auto e = item.type().get(type)) return Error{NotJson(e)};
+  if (type != od::json_type::object) {
+    return Bad(simdjson::INCORRECT_TYPE,
+               "\"Nodes.items[" + std::to_string(index) + "]\" must be an object (a v1.Node)");
+  }
+  const char* begin = item.raw_json_token().data();
   WireNode node;
-  node.raw = raw;
-  simdjson::padded_string_view text(raw.data(), raw.size(),
-                                    static_cast<size_t>(buffer_end - raw.data()));
-  od::parser& parser = ItemParser();
-  od::document doc;
-  od::value root;
-  if (auto e = parser.iterate(text).get(doc)) return Error{NotJson(e)};
-  if (auto e = doc.get_value().get(root)) return Error{NotJson(e)};
-  node.decoded = DecodeNode(root);
-  // Broken JSON inside an item is a broken request, not a node to fail: the first pass only
-  // matched its brackets.
+  node.decoded = DecodeNode(item, projection);
+  // Broken JSON inside an item is a broken request, not a node to fail.
   if (node.decoded.error.find("invalid JSON") != std::string::npos) {
     return Error{"request body is not JSON: Nodes.items[" + std::to_string(index) +
                  "]: " + node.decoded.error};
   }
+  const char* end = nullptr;
+  if (auto e = item.current_location().get(end)) return Error{NotJson(e)};
+  node.raw = TrimRight(std::string_view(begin, static_cast<size_t>(end - begin)));
+  // The decoder reads every object it enters to its end, so the text is the whole object.
+  if (node.raw.size() < 2 || node.raw.front() != '{' || node.raw.back() != '}') {
+    return Error{"request body is not JSON: Nodes.items[" + std::to_string(index) +
+                 "] is not a complete object"};
+  }
   return node;
 }
 
-Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v, const char* buffer_end) {
+Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v,
+                                                            const NodeProjection& projection) {
   auto null = IsNull(v);
   if (!null) return Error{null.error()};
   if (*null) return std::optional<std::vector<WireNode>>();
@@ -294,7 +290,7 @@ Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v, const 
     for (auto item_result : items) {
       od::value item;
       if (auto e = std::move(item_result).get(item)) return Error{NotJson(e)};
-      Result<WireNode> node = DecodeNodeItem(item, index, buffer_end);
+      Result<WireNode> node = DecodeNodeItem(item, index, projection);
       if (!node) return Error{node.error()};
       nodes.push_back(std::move(node).value());
       ++index;
@@ -303,22 +299,33 @@ Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v, const 
   return std::optional<std::vector<WireNode>>(std::move(nodes));
 }
 
-Result<std::optional<std::vector<std::string>>> DecodeNodeNames(od::value& v) {
+// The names as views into the body where the JSON text is the name (no escapes), else into
+// args.unescaped_names.
+Result<bool> DecodeNodeNames(od::value& v, ExtenderArgs& args) {
   auto null = IsNull(v);
   if (!null) return Error{null.error()};
-  if (*null) return std::optional<std::vector<std::string>>();
+  if (*null) return true;
   constexpr std::string_view kExpected = "\"NodeNames\" must be an array of strings or null";
   od::array arr;
   if (auto e = v.get_array().get(arr)) return Bad(e, kExpected);
-  std::vector<std::string> names;
+  std::vector<std::string_view> names;
   for (auto elem_result : arr) {
     od::value elem;
     if (auto e = std::move(elem_result).get(elem)) return Error{NotJson(e)};
+    // The raw token is the quoted text (plus any whitespace up to the next token).
+    const std::string_view token = elem.raw_json_token();
     std::string_view s;
     if (auto e = elem.get_string().get(s)) return Bad(e, kExpected);
-    names.emplace_back(s);
+    const std::string_view quoted = TrimRight(token);
+    if (quoted.size() == s.size() + 2 && quoted.substr(1, s.size()) == s) {
+      names.push_back(quoted.substr(1, s.size()));
+    } else {
+      args.unescaped_names.push_back(std::make_unique<std::string>(s));
+      names.push_back(*args.unescaped_names.back());
+    }
   }
-  return std::optional<std::vector<std::string>>(std::move(names));
+  args.node_names = std::move(names);
+  return true;
 }
 
 // metadata.uid of a v1.Pod given as a victim; the rest of the pod is skipped unread.
@@ -434,12 +441,12 @@ Result<bool> DecodeVictimMap(od::value& v, std::string_view name, bool meta,
 // ---------------------------------------------------------------------------------------------
 // Decoders
 
-Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body) {
+Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
+                                        const NodeProjection& projection) {
   ParserLease parser(body.size());
   od::document doc;
   Result<od::object> root = RootObject(*parser, body, doc);
   if (!root) return Error{root.error()};
-  const char* buffer_end = body.data() + body.capacity();
 
   ExtenderArgs args;
   bool have_pod = false;
@@ -454,13 +461,13 @@ Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body) {
       args.pod = std::move(pod).value();
       have_pod = true;
     } else if (KeyIs(key, "Nodes")) {
-      auto nodes = DecodeNodeList(field.value(), buffer_end);
+      auto nodes = DecodeNodeList(field.value(), projection);
       if (!nodes) return Error{nodes.error()};
       args.nodes = std::move(nodes).value();
     } else if (KeyIs(key, "NodeNames")) {
-      auto names = DecodeNodeNames(field.value());
-      if (!names) return Error{names.error()};
-      args.node_names = std::move(names).value();
+      args.node_names.reset();
+      args.unescaped_names.clear();
+      if (auto names = DecodeNodeNames(field.value(), args); !names) return Error{names.error()};
     }
   }
   if (auto end = CheckEnd(doc); !end) return Error{end.error()};

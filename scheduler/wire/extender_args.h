@@ -51,7 +51,8 @@ class RequestBuffer {
   size_t size_ = 0;
 };
 
-// One item of `Nodes.items`: its text as received and what decoding it gave.
+// One item of `Nodes.items`: its text as received and what decoding it gave. The item is decoded
+// in the same pass over the body that finds its text.
 struct WireNode {
   std::string_view raw;      // into the request buffer; no trailing whitespace
   NodeDecodeResult decoded;  // decoded.error is empty on success
@@ -60,8 +61,14 @@ struct WireNode {
 // ExtenderArgs: the body of filter and prioritize.
 struct ExtenderArgs {
   Pod pod;
-  std::optional<std::vector<WireNode>> nodes;          // `Nodes`: null in names mode
-  std::optional<std::vector<std::string>> node_names;  // `NodeNames`: null in full mode
+  std::optional<std::vector<WireNode>> nodes;  // `Nodes`: null in names mode
+  // `NodeNames`: null in full mode. Each name is a view into the request buffer (a JSON string
+  // without escapes is its own text, and node names have none) or into unescaped_names: no
+  // std::string per name for thousands of names.
+  std::optional<std::vector<std::string_view>> node_names;
+  // The names that had escapes, unescaped; node_names refers to them. Each is a heap object of
+  // its own so that moving the args keeps the views valid.
+  std::vector<std::unique_ptr<std::string>> unescaped_names;
 
   // kube-scheduler sets exactly one of the two. When both are set, Nodes wins (it carries the
   // objects); names mode means NodeNames set and Nodes null.
@@ -95,8 +102,11 @@ struct ExtenderBindingArgs {
   std::string node;
 };
 
-// `body` must stay alive and unchanged while the result's WireNode::raw views are used.
-Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body);
+// `body` must stay alive and unchanged while the result's views (WireNode::raw, node_names) are
+// used. Full-mode nodes are decoded with `projection` (Extender::node_projection() for the
+// extender's verbs; the default keeps everything).
+Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
+                                        const NodeProjection& projection = NodeProjection());
 Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view body);
 Result<ExtenderBindingArgs> DecodeBindingArgs(simdjson::padded_string_view body);
 

@@ -1,6 +1,7 @@
 #include "scheduler/wire/extender_results.h"
 
-#include <cstdio>
+#include <cstdint>
+#include <cstring>
 
 namespace epc {
 
@@ -37,7 +38,7 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 }
 
 void AppendStringMap(std::string& out,
-                     const std::vector<std::pair<std::string, std::string>>& map) {
+                     const std::vector<std::pair<std::string_view, std::string_view>>& map) {
   out += '{';
   bool first = true;
   for (const auto& [key, value] : map) {
@@ -50,12 +51,47 @@ void AppendStringMap(std::string& out,
   out += '}';
 }
 
+// Bytes that go into a JSON string as they are: printable ASCII other than '"' and '\\'.
+constexpr bool IsPlain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+// Whether any of the 8 bytes in `w` is not plain, eight bytes at a time (the bit tricks of
+// "Bit Twiddling Hacks": a byte below n sets its high bit in (w - n * k01) & ~w & k80).
+constexpr bool AnyNotPlain(uint64_t w) {
+  constexpr uint64_t k01 = 0x0101010101010101ULL;
+  constexpr uint64_t k80 = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (k01 * '"');
+  const uint64_t backslash = w ^ (k01 * '\\');
+  const uint64_t below_space = (w - k01 * 0x20) & ~w;
+  const uint64_t is_quote = (quote - k01) & ~quote;
+  const uint64_t is_backslash = (backslash - k01) & ~backslash;
+  return ((w | below_space | is_quote | is_backslash) & k80) != 0;
+}
+
+// The end of the run of plain bytes from s[i].
+size_t PlainRunEnd(std::string_view s, size_t i) {
+  while (i + 8 <= s.size()) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (AnyNotPlain(w)) break;
+    i += 8;
+  }
+  while (i < s.size() && IsPlain(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
+    // Runs of plain bytes (node names, messages: all of them, usually) are copied at once.
+    const size_t run = PlainRunEnd(s, i);
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t len = Utf8SequenceLength(s, i);
@@ -90,14 +126,11 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\f':
         out += "\\f";
         break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {  // the other control characters
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(escaped, sizeof escaped);
+      }
     }
     ++i;
   }

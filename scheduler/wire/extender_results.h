@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,11 +19,25 @@ namespace epc {
 // reads only the field matching its mode; a missing one filters out every node.
 struct FilterAnswer {
   bool names_mode = false;
-  std::vector<std::string_view> passing_nodes_json;               // full mode: raw v1.Node JSON
-  std::vector<std::string> passing_node_names;                    // names mode
-  std::vector<std::pair<std::string, std::string>> failed;        // FailedNodes: name -> reason
-  std::vector<std::pair<std::string, std::string>> unresolvable;  // FailedAndUnresolvableNodes
-  std::string error;                                              // Error
+  // Views into the request (ExtenderArgs): the raw v1.Node JSON of passing nodes as received
+  // (full mode), the passing names (names mode).
+  std::vector<std::string_view> passing_nodes_json;
+  std::vector<std::string_view> passing_node_names;
+  // FailedNodes and FailedAndUnresolvableNodes: node name -> reason. The names are views into
+  // the request, or into `texts`; the reasons views into `texts`.
+  std::vector<std::pair<std::string_view, std::string_view>> failed;
+  std::vector<std::pair<std::string_view, std::string_view>> unresolvable;
+  std::string error;  // Error
+
+  // Owns the text the views above refer to that is not in the request: each distinct reason
+  // once (thousands of rejected nodes share a few), names made up for nameless nodes. Each
+  // string is a heap object of its own, so moving the answer keeps the views valid.
+  std::vector<std::unique_ptr<const std::string>> texts;
+  // Adds `text` to `texts`; the view stays valid as long as the answer.
+  std::string_view Keep(std::string text) {
+    texts.push_back(std::make_unique<const std::string>(std::move(text)));
+    return *texts.back();
+  }
 };
 
 struct HostPriority {

@@ -329,5 +329,41 @@ TEST(FitsOnlyTest, AgreesWithFit) {
   }
 }
 
+TEST_F(FitTest, FitKeyOnlyForTheExtendersChecks) {
+  const NodeInfo node =
+      Info(AzureSgxNode("a"), Used(PodBuilder("x").Request(kAzureEpc, "8").Build()));
+  predicate_.checks = CheckSet::Extender();
+  ASSERT_TRUE(predicate_.FitKey(node).has_value());
+  EXPECT_EQ(predicate_.FitKey(node)->epc_allocatable_bytes, 168LL << 20);
+  EXPECT_EQ(predicate_.FitKey(node)->epc_requested_bytes, 8LL << 20);
+  EXPECT_TRUE(predicate_.FitKey(node)->confidential);
+  predicate_.checks = CheckSet::All();
+  EXPECT_FALSE(predicate_.FitKey(node).has_value());
+  predicate_.checks = {Check::kEpcFit, Check::kTaints};
+  EXPECT_FALSE(predicate_.FitKey(node).has_value());
+}
+
+// Nodes with equal keys get equal results, whatever else differs between them.
+TEST_F(FitTest, EqualFitKeysGiveEqualResults) {
+  predicate_.checks = CheckSet::Extender();
+  const NodeInfo a = Info(AzureSgxNode("a", "16"));
+  const NodeInfo b = Info(NodeBuilder("b")
+                              .Label("agentpool", "sgxpool")
+                              .Allocatable(kIntelEpc, "16Mi")
+                              .Allocatable("cpu", "64")
+                              .Taint("k", "v", "NoSchedule")
+                              .Build());
+  ASSERT_EQ(predicate_.FitKey(a), predicate_.FitKey(b));
+  for (const char* mib : {"0", "4", "16", "17", "200"}) {
+    const Pod p = std::string(mib) == "0" ? PodBuilder("p").Request("cpu", "1").Build()
+                                          : PodBuilder("p").Request(kAzureEpc, mib).Build();
+    const PodInfo pod = MakePodInfo(p, epc_);
+    const FitResult ra = predicate_.Fit(pod, a);
+    const FitResult rb = predicate_.Fit(pod, b);
+    EXPECT_EQ(ra.Message(), rb.Message()) << mib;
+    EXPECT_EQ(ra.verdict(), rb.verdict()) << mib;
+  }
+}
+
 }  // namespace
 }  // namespace epc

@@ -18,8 +18,20 @@ using testing::PodJson;
 using testing::SgxNode;
 
 std::map<std::string, std::string> AsMap(
-    const std::vector<std::pair<std::string, std::string>>& v) {
-  return {v.begin(), v.end()};
+    const std::vector<std::pair<std::string_view, std::string_view>>& v) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, reason] : v) out.emplace(name, reason);
+  return out;
+}
+
+using Views = std::vector<std::string_view>;
+
+// The rejection counts as one reason per rejected node, sorted.
+std::vector<std::string> Reasons(const FilterOutcome& out) {
+  std::vector<std::string> reasons;
+  for (const RejectionCount& r : out.rejections) reasons.insert(reasons.end(), r.nodes, r.reason);
+  std::sort(reasons.begin(), reasons.end());
+  return reasons;
 }
 
 // Binds a pod using `mib` MiB of Azure EPC to `node` in the store.
@@ -69,7 +81,7 @@ TEST_F(ExtenderTest, NamesModeUsesTheSnapshot) {
 
   FilterOutcome out = extender.Filter(*args);
   EXPECT_TRUE(out.answer.names_mode);
-  EXPECT_EQ(out.answer.passing_node_names, std::vector<std::string>{"sgx-1"});
+  EXPECT_EQ(out.answer.passing_node_names, Views{"sgx-1"});
   auto failed = AsMap(out.answer.failed);
   auto unresolvable = AsMap(out.answer.unresolvable);
   ASSERT_EQ(failed.size(), 2u);
@@ -78,9 +90,7 @@ TEST_F(ExtenderTest, NamesModeUsesTheSnapshot) {
   ASSERT_EQ(unresolvable.size(), 1u);
   EXPECT_NE(unresolvable["general-0"].find("advertises no EPC"), std::string::npos)
       << unresolvable["general-0"];
-  auto reasons = out.rejection_reasons;
-  std::sort(reasons.begin(), reasons.end());
-  EXPECT_EQ(reasons, (std::vector<std::string>{"insufficient_epc", "no_epc", "unknown_node"}));
+  EXPECT_EQ(Reasons(out), (std::vector<std::string>{"insufficient_epc", "no_epc", "unknown_node"}));
   // Filter remembers the pod for bind.
   ASSERT_NE(seen_.Find("u1"), nullptr);
   EXPECT_EQ(seen_.Find("u1")->name, "web");
@@ -118,7 +128,74 @@ TEST_F(ExtenderTest, FullModeFailsOnlyTheNodeThatDoesNotDecode) {
   EXPECT_EQ(failed["sgx-bad"].rfind("cannot decode node: ", 0), 0u) << failed["sgx-bad"];
   EXPECT_NE(failed["sgx-bad"].find("7820x"), std::string::npos);
   EXPECT_EQ(failed.count("Nodes.items[2]"), 1u);  // no name: named by position
-  EXPECT_EQ(out.rejection_reasons, (std::vector<std::string>{"invalid_node", "invalid_node"}));
+  EXPECT_EQ(out.rejections, (std::vector<RejectionCount>{{"invalid_node", 2}}));
+}
+
+// Many nodes, many sharing a reason and some not (more distinct rejections than the filter
+// memoizes): every reason is the predicate's own message for that node, in full mode with the
+// extender's projection exactly what the full decode gives.
+TEST_F(ExtenderTest, EveryRejectionIsThePredicatesOwnMessage) {
+  std::vector<std::string> names;
+  std::vector<std::string> node_jsons;
+  for (int i = 0; i < 60; ++i) {
+    testing::NodeSpec spec = i % 3 == 0 ? GeneralNode("general-" + std::to_string(i))
+                                        : SgxNode("sgx-" + std::to_string(i), "168");
+    if (i % 5 == 1) spec.epc_amount = "8";  // allocatable below the request
+    if (i % 11 == 4) spec.cpu = "12q";      // does not decode in full mode
+    if (spec.cpu == "7820m") store_->UpsertNode(testing::ToNode(NodeJson(spec)));
+    // Free EPC below the pod's 100 MiB differs node by node on some nodes, is the same on
+    // others; the rest pass.
+    if (i % 3 == 2) BindPod(*store_, "p" + std::to_string(i), spec.name, std::to_string(70 + i));
+    if (i % 6 == 4) BindPod(*store_, "p" + std::to_string(i), spec.name, "165");
+    names.push_back(spec.name);
+    node_jsons.push_back(NodeJson(spec));
+  }
+  names.push_back("ghost");
+  Extender extender(*store_, config_.scheduling, &seen_);
+  const std::string pod = PodJson(EpcPod("web", "u1", "100"));
+
+  auto names_args = Args(testing::NamesModeArgs(pod, names));
+  ASSERT_TRUE(names_args.ok()) << names_args.error();
+  FilterOutcome by_name = extender.Filter(*names_args);
+  const PodInfo info = MakePodInfo(names_args->pod, store_->epc());
+  size_t distinct = 0;
+  std::map<std::string, int> seen_messages;
+  for (const auto* list : {&by_name.answer.failed, &by_name.answer.unresolvable}) {
+    for (const auto& [name, message] : *list) {
+      const NodeInfo* node = store_->Snapshot()->FindNode(name);
+      if (node == nullptr) {  // "ghost", and the nodes that do not decode
+        EXPECT_EQ(message, UnknownNodeMessage(name));
+        continue;
+      }
+      FitResult fit = extender.predicate().Fit(info, *node);
+      EXPECT_EQ(message, fit.Message()) << name;
+      EXPECT_EQ(list == &by_name.answer.unresolvable, fit.verdict() == Verdict::kUnresolvable);
+      if (seen_messages[std::string(message)]++ == 0) ++distinct;
+    }
+  }
+  EXPECT_GT(distinct, 16u);
+  uint64_t rejected = 0;
+  for (const RejectionCount& r : by_name.rejections) rejected += r.nodes;
+  EXPECT_EQ(rejected, by_name.answer.failed.size() + by_name.answer.unresolvable.size());
+
+  // Full mode: the extender's projection against the full decode of the same body.
+  // (The same pod: its own hold does not count against it, and `other` holds nothing.)
+  const std::string body = testing::FullModeArgs(pod, node_jsons);
+  buffers_.push_back(std::make_unique<RequestBuffer>(body));
+  auto with_projection = DecodeExtenderArgs(buffers_.back()->View(), extender.node_projection());
+  auto without = Args(body);
+  ASSERT_TRUE(with_projection.ok()) << with_projection.error();
+  ASSERT_TRUE(without.ok()) << without.error();
+  Extender other(*store_, config_.scheduling);
+  FilterOutcome a = extender.Filter(*with_projection);
+  FilterOutcome b = other.Filter(*without);
+  EXPECT_EQ(a.answer.passing_nodes_json, b.answer.passing_nodes_json);
+  EXPECT_EQ(a.answer.failed, b.answer.failed);
+  EXPECT_EQ(a.answer.unresolvable, b.answer.unresolvable);
+  EXPECT_EQ(a.rejections, b.rejections);
+  EXPECT_EQ(EncodeFilterResult(a.answer), EncodeFilterResult(b.answer));
+  EXPECT_FALSE(a.answer.passing_nodes_json.empty());
+  EXPECT_FALSE(a.answer.failed.empty());
 }
 
 TEST_F(ExtenderTest, UnresolvableVersusFailed) {
@@ -144,10 +221,10 @@ TEST_F(ExtenderTest, DenyPolicyKeepsGeneralPodsOffConfidentialNodes) {
   auto args = Args(testing::NamesModeArgs(PodJson(general), {"sgx-0", "general-0"}));
   ASSERT_TRUE(args.ok());
   FilterOutcome out = extender.Filter(*args);
-  EXPECT_EQ(out.answer.passing_node_names, std::vector<std::string>{"general-0"});
+  EXPECT_EQ(out.answer.passing_node_names, Views{"general-0"});
   ASSERT_EQ(out.answer.unresolvable.size(), 1u);
   EXPECT_EQ(out.answer.unresolvable[0].first, "sgx-0");
-  EXPECT_EQ(out.rejection_reasons, std::vector<std::string>{"general_pod_on_confidential_node"});
+  EXPECT_EQ(out.rejections, (std::vector<RejectionCount>{{"general_pod_on_confidential_node", 1}}));
 }
 
 TEST_F(ExtenderTest, PrioritizeScoresEveryGivenNode) {

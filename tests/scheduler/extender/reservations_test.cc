@@ -46,8 +46,9 @@ class HoldsTest : public ::testing::Test {
   std::vector<std::string> Passing(const Pod& pod) {
     ExtenderArgs args;
     args.pod = pod;
-    args.node_names = std::vector<std::string>{"sgx-x", "sgx-y"};
-    return extender_.Filter(args).answer.passing_node_names;
+    args.node_names = std::vector<std::string_view>{"sgx-x", "sgx-y"};
+    FilterOutcome out = extender_.Filter(args);
+    return {out.answer.passing_node_names.begin(), out.answer.passing_node_names.end()};
   }
   using Names = std::vector<std::string>;
 
@@ -112,7 +113,7 @@ TEST_F(HoldsTest, PrioritizeCountsOtherPodsHolds) {
   ASSERT_EQ(extender_.Bind(bind), "");
   ExtenderArgs args;
   args.pod = PodBuilder("c").Request(kAzureEpc, "4").Build();
-  args.node_names = std::vector<std::string>{"sgx-x", "sgx-y"};
+  args.node_names = std::vector<std::string_view>{"sgx-x", "sgx-y"};
   const auto scores = extender_.Prioritize(args);
   ASSERT_EQ(scores.size(), 2u);
   // binpack: x is fuller with a's hold (143 + 20 + 4 = 167 of 168) than y (147 of 168).
@@ -169,6 +170,43 @@ TEST(ReservationsTest, HeldOnSumsOtherPodsOnly) {
   r.Hold("a", 10, {}, t);  // a filter that passed nowhere holds nothing
   EXPECT_EQ(r.HeldOn("x", ""), 0);
   EXPECT_EQ(r.size(), 1u);
+}
+
+TEST(NodeNameSetTest, HoldsExactlyTheNamesGiven) {
+  std::vector<std::string> owned;
+  for (int i = 0; i < 3000; ++i) owned.push_back("aks-nodepool-" + std::to_string(i * 7));
+  std::vector<std::string_view> names(owned.begin(), owned.end());
+  names.push_back("");
+  names.push_back(owned[5]);  // twice
+  const NodeNameSet set(names);
+  owned.push_back("gone");  // the set keeps its own copy of the text
+  for (auto& name : owned) name[0] = 'X';
+  EXPECT_EQ(set.size(), 3001u);
+  for (int i = 0; i < 3000 * 7; ++i) {
+    const std::string name = "aks-nodepool-" + std::to_string(i);
+    EXPECT_EQ(set.contains(name), i % 7 == 0) << name;
+  }
+  EXPECT_TRUE(set.contains(""));
+  EXPECT_FALSE(set.contains("aks-nodepool-"));
+  EXPECT_FALSE(set.contains("aks-nodepool-00"));
+
+  const NodeNameSet empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_FALSE(empty.contains(""));
+  EXPECT_TRUE(NodeNameSet{"a"}.contains("a"));
+  EXPECT_FALSE(NodeNameSet{"a"}.contains("b"));
+}
+
+TEST(ReservationsTest, OthersHold) {
+  Reservations r(std::chrono::seconds(10));
+  const auto t = Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_FALSE(r.OthersHold("a"));
+  r.Hold("a", 10, {"x"}, t);
+  EXPECT_FALSE(r.OthersHold("a"));
+  EXPECT_TRUE(r.OthersHold("b"));
+  r.Narrow("a", "y", t);
+  EXPECT_EQ(r.HeldOn("y", ""), 10);
+  EXPECT_EQ(r.HeldOn("x", ""), 0);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/k8s/decode.h"
 #include "tests/scheduler/testing/fixtures.h"
@@ -54,7 +56,7 @@ TEST(ExtenderArgs, DecodesTheNamesModeExample) {
   EXPECT_FALSE(args->nodes.has_value());
   ASSERT_TRUE(args->node_names.has_value());
   EXPECT_EQ(*args->node_names,
-            (std::vector<std::string>{"aks-sgxpool-0", "aks-sgxpool-1", "aks-generalpool-0"}));
+            (std::vector<std::string_view>{"aks-sgxpool-0", "aks-sgxpool-1", "aks-generalpool-0"}));
   EXPECT_EQ(args->pod.name, "enclave-web-7d9f8");
 }
 
@@ -70,7 +72,7 @@ TEST(ExtenderArgs, KeysMatchInAnyCasingAndOrder) {
     ASSERT_TRUE(args.ok()) << text << ": " << args.error();
     EXPECT_TRUE(args->names_mode());
     EXPECT_EQ(args->pod.uid, "u1");
-    EXPECT_EQ(*args->node_names, std::vector<std::string>{"a"});
+    EXPECT_EQ(*args->node_names, std::vector<std::string_view>{"a"});
   }
   // The list's own keys too.
   RequestBuffer body(R"({"nodes": {"ITEMS": [{"metadata": {"name": "n1"}}]}, "pod": )" + pod + "}");
@@ -178,6 +180,73 @@ TEST(ExtenderArgs, NothingReadsPastTheBody) {
   RequestBuffer body(text);
   Result<ExtenderArgs> args = Decode(body);
   EXPECT_FALSE(args.ok());
+}
+
+// The raw text kept for each item (echoed byte for byte in the filter answer) is the item's
+// text as received, whatever the spacing, escapes or nesting, and whether or not it decodes.
+TEST(ExtenderArgs, ItemTextIsTheItemAsReceived) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  const std::vector<std::string> items = {
+      R"({"metadata":{"name":"compact"}})",
+      "{ \"metadata\" : { \"name\" : \"spaced\" } ,\n\t\"x\": [1, 2.50, {\"y\": null}] }",
+      R"({"metadata": {"name": "esc\u0061ped \"q\" \\ }"}, "s": "} ] ,"})",
+      R"({"metadata": {"name": "bad"}, "status": {"allocatable": {"cpu": "1q"}}})",
+      R"({"metadata": {"name": "deep"}, "a": [[[[{"b": [{}]}]]]], "z": {}})",
+      R"({})",
+  };
+  std::string text = R"({"Pod": )" + pod + R"(, "Nodes": {"items": [)";
+  for (size_t i = 0; i < items.size(); ++i) {
+    text += i == 0 ? "\n  " : " ,\r\n  ";
+    text += items[i];
+  }
+  text += "\n]}, \"NodeNames\": null}";
+  NodeProjection narrow;
+  narrow.annotations = false;
+  narrow.all_labels = false;
+  narrow.all_resources = false;
+  for (const NodeProjection& projection : {NodeProjection(), narrow}) {
+    RequestBuffer body(text);
+    Result<ExtenderArgs> args = DecodeExtenderArgs(body.View(), projection);
+    ASSERT_TRUE(args.ok()) << args.error();
+    ASSERT_EQ(args->nodes->size(), items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      EXPECT_EQ((*args->nodes)[i].raw, items[i]);
+      // A view into the body itself, not a copy.
+      EXPECT_GE((*args->nodes)[i].raw.data(), body.text().data());
+      EXPECT_LT((*args->nodes)[i].raw.data(), body.text().data() + body.size());
+    }
+    EXPECT_EQ((*args->nodes)[1].decoded.node.name, "spaced");
+    EXPECT_EQ((*args->nodes)[2].decoded.node.name, "escaped \"q\" \\ }");
+    EXPECT_NE((*args->nodes)[3].decoded.error, "");
+    EXPECT_EQ((*args->nodes)[4].decoded.node.name, "deep");
+  }
+}
+
+TEST(ExtenderArgs, ItemsThatAreNotObjectsOrBrokenAreErrors) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  for (const std::string items :
+       {R"([{"metadata": {}}, 5])", R"([{"metadata": {"name": "a"} "x": 1}])",
+        R"([{"metadata": {"name": "a"}])",
+        R"([{"metadata": {"name": "a", "labels": {"b" "c"}}}])"}) {
+    RequestBuffer body(R"({"Pod": )" + pod + R"(, "Nodes": {"items": )" + items + "}}");
+    Result<ExtenderArgs> args = Decode(body);
+    EXPECT_FALSE(args.ok()) << items;
+  }
+}
+
+// Names are views into the body; a name with escapes is unescaped into storage of the args,
+// which moving the args keeps valid.
+TEST(ExtenderArgs, NodeNamesAreViewsOrUnescaped) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  RequestBuffer body(R"({"Pod": )" + pod +
+                     R"(, "NodeNames": ["plain" , "with\"quote", "tab\tand\u00e9", "", "x"]})");
+  Result<ExtenderArgs> decoded = Decode(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  ExtenderArgs args = std::move(decoded).value();
+  EXPECT_EQ(*args.node_names,
+            (std::vector<std::string_view>{"plain", "with\"quote", "tab\tand\xC3\xA9", "", "x"}));
+  EXPECT_EQ((*args.node_names)[0].data(), body.text().data() + body.text().find("plain"));
+  EXPECT_EQ(args.unescaped_names.size(), 2u);
 }
 
 TEST(RequestBuffer, GrowsAndKeepsPadding) {

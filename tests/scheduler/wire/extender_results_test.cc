@@ -72,6 +72,46 @@ TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
   EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos);
 }
 
+// Plain runs are copied eight bytes at a time: every byte that needs escaping, at every offset
+// of a long string, is escaped as the byte-by-byte reference does.
+TEST(JsonString, LongRunsWithEscapesAtEveryOffset) {
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c < 0x20 && c != '\n') {
+        const char* hex = "0123456789abcdef";
+        out += c == '\r'   ? std::string("\\r")
+               : c == '\t' ? std::string("\\t")
+               : c == '\b' ? std::string("\\b")
+               : c == '\f' ? std::string("\\f")
+                           : std::string("\\u00") + hex[c >> 4] + hex[c & 0xF];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  const std::string base = "insufficient EPC: requested 10 MiB, free 8 MiB of 168 MiB";
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', ' ', '~', '\t'}) {
+    for (size_t at = 0; at < base.size(); ++at) {
+      std::string s = base;
+      s[at] = special;
+      std::string out;
+      AppendJsonString(out, s);
+      EXPECT_EQ(out, reference(s)) << static_cast<int>(special) << " at " << at;
+    }
+  }
+  std::string out;
+  AppendJsonString(out, base + "\xc3\xa9" + base);  // UTF-8 after a long run
+  EXPECT_EQ(json::parse(out).get<std::string>(), base + "\xc3\xa9" + base);
+}
+
 TEST(Priorities, BareArrayOfHostAndScore) {
   EXPECT_EQ(EncodePriorities({{"a", 10}, {"b\"", 0}}),
             R"([{"Host":"a","Score":10},{"Host":"b\"","Score":0}])");
