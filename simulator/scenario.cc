@@ -42,27 +42,6 @@ double NonNegativeDouble(const Value& v) {
   return d;
 }
 
-Quantity QuantityOf(const Value& v) {
-  const std::string text = v.String();
-  Result<Quantity> q = Quantity::Parse(text);
-  if (!q.ok()) v.Fail(q.error());
-  if (q->IsNegative()) v.Fail(Quote(text) + " must not be negative");
-  return *q;
-}
-
-void ParseResourceList(const Value& v, ResourceQuantities& out) {
-  v.Entries([&](const std::string& key, const Value& value) {
-    if (value.IsNull()) value.Fail("expected a quantity, got null");
-    out.insert_or_assign(key, QuantityOf(value));
-  });
-}
-
-void ParseLabels(const Value& v, Labels& out) {
-  v.Entries([&](const std::string& key, const Value& value) {
-    out.insert_or_assign(key, value.IsNull() ? std::string() : value.String());
-  });
-}
-
 const char* const kExpanders[] = {"least-waste", "most-pods", "priority", "random"};
 
 void ParseAutoscaler(const Value& v, AutoscalerScenario& out) {
@@ -92,40 +71,6 @@ void ParseAutoscaler(const Value& v, AutoscalerScenario& out) {
        [&](const Value& f) { out.scale_down_delay_after_add_s = DurationOf(f); }},
       {"maxNodesTotal",
        [&](const Value& f) { out.max_nodes_total = static_cast<int>(f.Int(0, 1'000'000)); }},
-  });
-}
-
-void ParseTaints(const Value& v, std::vector<Taint>& out) {
-  v.List([&](const Value& item) {
-    Taint t;
-    item.Map({
-        {"key", [&](const Value& f) { t.key = f.NonEmptyString(); }, /*required=*/true},
-        {"value", [&](const Value& f) { t.value = f.String(); }},
-        {"effect",
-         [&](const Value& f) {
-           t.effect = f.Enum<std::string>({{"NoSchedule", "NoSchedule"},
-                                           {"PreferNoSchedule", "PreferNoSchedule"},
-                                           {"NoExecute", "NoExecute"}});
-         },
-         /*required=*/true},
-    });
-    out.push_back(std::move(t));
-  });
-}
-
-void ParseTolerations(const Value& v, std::vector<Toleration>& out) {
-  v.List([&](const Value& item) {
-    Toleration t;
-    item.Map({
-        {"key", [&](const Value& f) { t.key = f.String(); }},
-        {"operator",
-         [&](const Value& f) {
-           t.op = f.Enum<std::string>({{"Equal", "Equal"}, {"Exists", "Exists"}});
-         }},
-        {"value", [&](const Value& f) { t.value = f.String(); }},
-        {"effect", [&](const Value& f) { t.effect = f.String(); }},
-    });
-    out.push_back(std::move(t));
   });
 }
 
@@ -161,11 +106,7 @@ void ParseNodeGroups(const Value& v, std::vector<NodeGroupScenario>& out) {
     if (!has_max) g.max_size = std::max(g.initial_size, g.min_size);
     if (g.max_size < g.min_size) item.Fail("maxSize is smaller than minSize");
     if (g.initial_size > g.max_size) item.Fail("initialSize is larger than maxSize");
-    if (g.template_node.capacity.empty()) g.template_node.capacity = g.template_node.allocatable;
-    if (!g.template_node.allocatable.contains("pods")) {
-      g.template_node.allocatable.emplace("pods", Quantity::FromValue(110));
-    }
-    g.template_node.name = g.name + "-template";
+    CompleteNodeTemplate(g.template_node, g.name + "-template");
     out.push_back(std::move(g));
   });
 }
@@ -185,7 +126,7 @@ void ParseLoadPoints(const Value& v, std::vector<LoadPoint>& out) {
 void ParseLoad(const Value& v, WorkloadScenario& w) {
   v.Map({
       {"cpuPerRequest",
-       [&](const Value& f) { w.cpu_per_request_milli = QuantityOf(f).MilliValue(); },
+       [&](const Value& f) { w.cpu_per_request_milli = ParseNonNegativeQuantity(f).MilliValue(); },
        /*required=*/true},
       {"points", [&](const Value& f) { ParseLoadPoints(f, w.load); }, /*required=*/true},
   });
@@ -200,6 +141,7 @@ void ParseHpa(const Value& v, HpaScenario& h) {
        /*required=*/true},
       {"targetCPUUtilizationPercentage",
        [&](const Value& f) { h.target_cpu_utilization = static_cast<int32_t>(f.Int(1, 10000)); }},
+      {"behavior", [&](const Value& f) { ParseHpaBehavior(f, h.behavior.emplace()); }},
   });
   if (h.max_replicas < h.min_replicas) v.Fail("maxReplicas is smaller than minReplicas");
 }

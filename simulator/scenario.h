@@ -48,6 +48,10 @@ struct HpaScenario {
   int32_t min_replicas = 1;
   int32_t max_replicas = 1;
   int32_t target_cpu_utilization = 80;  // percent of the pod's cpu request
+  // autoscaling/v2 `behavior`, parsed by the shared configuration's parser (ParseHpaBehavior) so
+  // a scenario's HPA reads exactly like a config file's. Unset: Kubernetes' behavior for an HPA
+  // without `behavior` (see HpaSpec::behavior).
+  std::optional<HpaBehavior> behavior;
 };
 
 enum class WorkloadKind { kDeployment, kJob };

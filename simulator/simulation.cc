@@ -105,6 +105,9 @@ struct SimWorkload {
   // By node id: 1 the predicate says the pod can never fit there, 2 it could, 0 not asked yet.
   std::vector<char> unresolvable;
   hpa::ScalingState hpa_state;
+  // HpaSync's inputs to the replica calculator, reused from sync to sync.
+  std::vector<hpa::HpaPod> hpa_pods;
+  hpa::MetricObservation hpa_observation;
 };
 
 constexpr int64_t kNoTime = -1;
@@ -121,6 +124,16 @@ std::string PaddedIndex(int n) {
   char buf[16];
   std::snprintf(buf, sizeof(buf), "%05d", n);
   return buf;
+}
+
+// A pod's name for the HPA: unique, short enough to need no allocation, and fixed width, so
+// that names sort as the ids do. w.live lists pods by ascending id, so the calculator gets its
+// pods already in name order and the samples map is filled from the end.
+std::string HpaPodName(int pid) {
+  std::string name(10, '0');
+  for (size_t i = name.size(); pid > 0 && i > 0; pid /= 10)
+    name[--i] = static_cast<char>('0' + pid % 10);
+  return name;
 }
 
 double Interpolate(const std::vector<LoadPoint>& points, int64_t t) {
@@ -211,6 +224,7 @@ class Simulator {
   std::unique_ptr<cluster::ScaleDownPlanner> scale_down_;
   cluster::UnneededTracker unneeded_;
   std::unique_ptr<cluster::ProvisioningTracker> provisioning_;
+  std::vector<cluster::ScaleDownNode> scale_down_nodes_;  // CaScan's scratch
 
   // Output.
   std::vector<Sample> samples_;
@@ -277,6 +291,7 @@ Result<bool> Simulator::Setup() {
       spec.scale_target_ref = {"apps/v1", "Deployment", ws.name};
       spec.min_replicas = ws.hpa->min_replicas;
       spec.max_replicas = ws.hpa->max_replicas;
+      spec.behavior = ws.hpa->behavior;
       HpaMetricSpec m;
       m.type = HpaMetricSourceType::kResource;
       HpaResourceMetricSource r;
@@ -569,9 +584,12 @@ void Simulator::HpaSync() {
     const int32_t current = w.desired;
     std::vector<hpa::MetricProposal> proposals;
     if (hpa::MetricsNeeded(spec, current)) {
-      std::vector<hpa::HpaPod> pods;
-      pods.reserve(w.live.size());
-      hpa::MetricObservation obs;
+      // The pod list and the samples are the workload's, kept from the last sync: most pods
+      // are the same from one sync to the next, and rebuilding a map of thousands of samples
+      // every 15 simulated seconds was a large share of a long simulation.
+      std::vector<hpa::HpaPod>& pods = w.hpa_pods;
+      hpa::PodMetricsInfo& samples = w.hpa_observation.pod_metrics;
+      pods.resize(w.live.size());
       const int64_t request = w.info.request.milli_cpu;
       int ready = 0;
       for (int pid : w.live) ready += pods_[static_cast<size_t>(pid)].ready_s != kNoTime ? 1 : 0;
@@ -580,10 +598,14 @@ void Simulator::HpaSync() {
           ready > 0 ? static_cast<int64_t>(std::llround(
                           load * static_cast<double>(w.spec->cpu_per_request_milli) / ready))
                     : 0;
-      for (int pid : w.live) {
+      // Names ascend with the pod ids in w.live, as do the samples' keys: one merge pass drops
+      // the samples of pods no longer ready or alive, updates the others and adds new ones.
+      auto next = samples.begin();
+      for (size_t i = 0; i < w.live.size(); ++i) {
+        const int pid = w.live[i];
         const SimPod& p = pods_[static_cast<size_t>(pid)];
         hpa::HpaPod hp;
-        hp.name = std::to_string(pid);  // unique; short names keep the calculator's maps cheap
+        hp.name = HpaPodName(pid);
         hp.request_milli = request;
         if (p.node < 0) {
           hp.phase = "Pending";
@@ -592,17 +614,25 @@ void Simulator::HpaSync() {
           hp.start_time = Wall(p.bound_s);
           if (p.ready_s != kNoTime) {
             hp.ready = hpa::PodReadyCondition{hpa::ConditionStatus::kTrue, Wall(p.ready_s)};
-            obs.pod_metrics.emplace(hp.name,
-                                    hpa::PodMetric{per_pod, wall, std::chrono::seconds(30)});
+            const hpa::PodMetric metric{per_pod, wall, std::chrono::seconds(30)};
+            while (next != samples.end() && next->first < hp.name) next = samples.erase(next);
+            if (next != samples.end() && next->first == hp.name) {
+              next->second = metric;
+              ++next;
+            } else {
+              samples.emplace_hint(next, hp.name, metric);
+            }
           } else {
             hp.ready = hpa::PodReadyCondition{hpa::ConditionStatus::kFalse, Wall(p.bound_s)};
           }
         }
-        pods.push_back(std::move(hp));
+        pods[i] = std::move(hp);
       }
+      samples.erase(next, samples.end());
       const int32_t status = static_cast<int32_t>(w.live.size());
-      proposals.push_back(calculator_.ComputeReplicasForMetric(
-          spec.metrics.front(), current, status, pods, obs, hpa::TolerancesForHpa(spec), wall));
+      proposals.push_back(calculator_.ComputeReplicasForMetric(spec.metrics.front(), current,
+                                                               status, pods, w.hpa_observation,
+                                                               hpa::TolerancesForHpa(spec), wall));
     }
     Result<hpa::ScaleDecision> d = scaler_.Reconcile(spec, w.hpa_state, current, proposals, steady);
     if (!d.ok() || !d->rescale) continue;
@@ -696,15 +726,16 @@ void Simulator::CaScan() {
     }
   }
 
-  std::vector<cluster::ScaleDownNode> sd;
-  sd.reserve(active_.size());
+  // Reused from scan to scan: a thousand per-node pod lists allocated every 10 simulated
+  // seconds added up.
+  std::vector<cluster::ScaleDownNode>& sd = scale_down_nodes_;
+  sd.resize(active_.size());
   for (size_t i = 0; i < active_.size(); ++i) {
     const SimNode& n = nodes_[static_cast<size_t>(active_[i])];
-    cluster::ScaleDownNode x;
+    cluster::ScaleDownNode& x = sd[i];
     x.info = infos[i];
-    x.pods.reserve(n.pods.size());
+    x.pods.clear();
     for (int pid : n.pods) x.pods.push_back(pod_of(pid));
-    sd.push_back(std::move(x));
   }
   cluster::ScaleDownInput in;
   in.nodes = sd;

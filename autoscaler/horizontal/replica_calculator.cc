@@ -88,52 +88,68 @@ Tolerances TolerancesForHpa(const HpaSpec& spec, double default_tolerance) {
   return t;
 }
 
+namespace {
+
+enum class PodGroup { kReady, kUnready, kMissing, kIgnored };
+
+// groupPods' rules for one pod; `metric` is the pod's sample, null when it has none. GroupPods
+// and GetResourceReplicas both classify through here so the rules exist once.
+PodGroup ClassifyPod(const HpaPod& pod, const PodMetric* metric, std::string_view resource,
+                     Duration cpu_initialization_period, Duration delay_of_initial_readiness_status,
+                     WallTime now) {
+  if (pod.deleting || pod.phase == "Failed") return PodGroup::kIgnored;
+  // Pending pods are ignored.
+  if (pod.phase == "Pending") return PodGroup::kUnready;
+  // Pods missing metrics.
+  if (metric == nullptr) return PodGroup::kMissing;
+  // Unready pods are ignored.
+  if (resource == "cpu") {
+    bool unready = false;
+    if (!pod.ready.has_value() || !pod.start_time.has_value()) {
+      unready = true;
+    } else {
+      const PodReadyCondition& condition = *pod.ready;
+      if (*pod.start_time + cpu_initialization_period > now) {
+        // Pod still within possible initialisation period. Ignore the sample if the pod is
+        // unready or one window of metric wasn't collected since the last state transition.
+        unready = condition.status == ConditionStatus::kFalse ||
+                  metric->timestamp < condition.last_transition_time + metric->window;
+      } else {
+        // Ignore the metric if the pod is unready and it has never been ready.
+        unready =
+            condition.status == ConditionStatus::kFalse &&
+            *pod.start_time + delay_of_initial_readiness_status > condition.last_transition_time;
+      }
+    }
+    if (unready) return PodGroup::kUnready;
+  }
+  return PodGroup::kReady;
+}
+
+}  // namespace
+
 PodGroups GroupPods(const std::vector<HpaPod>& pods, const PodMetricsInfo& metrics,
                     std::string_view resource, Duration cpu_initialization_period,
                     Duration delay_of_initial_readiness_status, WallTime now) {
   PodGroups g;
   for (const HpaPod& pod : pods) {
-    if (pod.deleting || pod.phase == "Failed") {
-      g.ignored.insert(pod.name);
-      continue;
-    }
-    // Pending pods are ignored.
-    if (pod.phase == "Pending") {
-      g.unready.insert(pod.name);
-      continue;
-    }
-    // Pods missing metrics.
     auto it = metrics.find(pod.name);
-    if (it == metrics.end()) {
-      g.missing.insert(pod.name);
-      continue;
-    }
-    // Unready pods are ignored.
-    if (resource == "cpu") {
-      const PodMetric& metric = it->second;
-      bool unready = false;
-      if (!pod.ready.has_value() || !pod.start_time.has_value()) {
-        unready = true;
-      } else {
-        const PodReadyCondition& condition = *pod.ready;
-        if (*pod.start_time + cpu_initialization_period > now) {
-          // Pod still within possible initialisation period. Ignore the sample if the pod is
-          // unready or one window of metric wasn't collected since the last state transition.
-          unready = condition.status == ConditionStatus::kFalse ||
-                    metric.timestamp < condition.last_transition_time + metric.window;
-        } else {
-          // Ignore the metric if the pod is unready and it has never been ready.
-          unready =
-              condition.status == ConditionStatus::kFalse &&
-              *pod.start_time + delay_of_initial_readiness_status > condition.last_transition_time;
-        }
-      }
-      if (unready) {
+    const PodMetric* metric = it == metrics.end() ? nullptr : &it->second;
+    switch (ClassifyPod(pod, metric, resource, cpu_initialization_period,
+                        delay_of_initial_readiness_status, now)) {
+      case PodGroup::kIgnored:
+        g.ignored.insert(pod.name);
+        break;
+      case PodGroup::kUnready:
         g.unready.insert(pod.name);
-        continue;
-      }
+        break;
+      case PodGroup::kMissing:
+        g.missing.insert(pod.name);
+        break;
+      case PodGroup::kReady:
+        ++g.ready_count;
+        break;
     }
-    ++g.ready_count;
   }
   return g;
 }
@@ -145,29 +161,29 @@ void RemoveMetricsForPods(PodMetricsInfo& metrics, const PodNameSet& pods) {
   }
 }
 
-Result<ResourceUtilization> GetResourceUtilizationRatio(
-    const PodMetricsInfo& metrics, const std::map<std::string, int64_t, std::less<>>& requests,
-    int32_t target_utilization) {
-  // Exact sums: Kubernetes falls back to big.Int when int64 would overflow.
+namespace {
+
+// What GetResourceUtilizationRatio adds up: the samples and requests of the pods that have both.
+// Exact: Kubernetes falls back to big.Int when int64 would overflow.
+struct UtilizationSums {
   __int128 metrics_total = 0;
   __int128 requests_total = 0;
   int64_t entries = 0;
-  for (const auto& [pod_name, metric] : metrics) {
-    auto it = requests.find(pod_name);
-    if (it == requests.end()) {
-      // we check for missing requests elsewhere, so assuming missing requests == extraneous
-      // metrics
-      continue;
-    }
-    metrics_total += metric.value;
-    requests_total += it->second;
+
+  void Add(int64_t value, int64_t request) {
+    metrics_total += value;
+    requests_total += request;
     ++entries;
   }
+};
+
+Result<ResourceUtilization> UtilizationFromSums(const UtilizationSums& sums,
+                                                int32_t target_utilization) {
   // if the set of requests is completely disjoint from the set of metrics, then we could have
   // an issue where the requests total is zero
-  if (requests_total == 0) return Error{"no metrics returned matched known pods"};
+  if (sums.requests_total == 0) return Error{"no metrics returned matched known pods"};
 
-  const __int128 percentage = metrics_total * 100 / requests_total;
+  const __int128 percentage = sums.metrics_total * 100 / sums.requests_total;
   if (percentage < kMinInt32 || percentage > kMaxInt32) {
     return Error{"resource utilization " + Int128ToString(percentage) +
                  " is outside the int32 range"};
@@ -175,8 +191,26 @@ Result<ResourceUtilization> GetResourceUtilizationRatio(
   ResourceUtilization u;
   u.utilization = static_cast<int32_t>(percentage);
   u.ratio = static_cast<double>(u.utilization) / static_cast<double>(target_utilization);
-  u.raw_average = static_cast<int64_t>(metrics_total / entries);
+  u.raw_average = static_cast<int64_t>(sums.metrics_total / sums.entries);
   return u;
+}
+
+}  // namespace
+
+Result<ResourceUtilization> GetResourceUtilizationRatio(
+    const PodMetricsInfo& metrics, const std::map<std::string, int64_t, std::less<>>& requests,
+    int32_t target_utilization) {
+  UtilizationSums sums;
+  for (const auto& [pod_name, metric] : metrics) {
+    auto it = requests.find(pod_name);
+    if (it == requests.end()) {
+      // we check for missing requests elsewhere, so assuming missing requests == extraneous
+      // metrics
+      continue;
+    }
+    sums.Add(metric.value, it->second);
+  }
+  return UtilizationFromSums(sums, target_utilization);
 }
 
 MetricUsage GetMetricUsageRatio(const PodMetricsInfo& metrics, int64_t target_usage) {
@@ -219,41 +253,128 @@ Result<int64_t> CalculatePodRequest(const Pod& pod, std::string_view resource,
   return request;
 }
 
-Result<ResourceReplicas> ReplicaCalculator::GetResourceReplicas(
-    int32_t current_replicas, int32_t target_utilization, std::string_view resource,
-    const Tolerances& tolerances, const std::vector<HpaPod>& pods, PodMetricsInfo metrics,
-    WallTime now) const {
+namespace {
+
+// A pod name and a value; the working lists of ResourceReplicasFrom, kept in name order.
+struct NamedValue {
+  std::string_view name;
+  int64_t value = 0;
+};
+
+const int64_t* FindByName(const std::vector<NamedValue>& list, std::string_view name) {
+  auto it = std::lower_bound(list.begin(), list.end(), name,
+                             [](const NamedValue& a, std::string_view n) { return a.name < n; });
+  return it != list.end() && it->name == name ? &it->value : nullptr;
+}
+
+// GetResourceReplicas, decision for decision, without copying `metrics` into maps and sets:
+// the HPA runs every sync over every pod of the target, and epc-sim runs thousands of syncs
+// over thousands of pods, where the map copies and string-keyed lookups dominated. Pods and
+// samples are walked side by side in name order (the samples map is ordered by name; the pods
+// are sorted unless the caller already lists them in name order), so every lookup is a merge
+// step. The sums are exact integers, so adding them in another order than Kubernetes' map
+// iteration gives the same totals.
+Result<ResourceReplicas> ResourceReplicasFrom(const ReplicaCalculatorOptions& options,
+                                              int32_t current_replicas, int32_t target_utilization,
+                                              std::string_view resource,
+                                              const Tolerances& tolerances,
+                                              const std::vector<HpaPod>& pods,
+                                              const PodMetricsInfo& metrics, WallTime now) {
   if (target_utilization <= 0) return NonPositiveTarget(target_utilization);
   if (pods.empty()) {
     return Error{"no pods returned by selector while calculating replica count"};
   }
 
-  PodGroups groups = GroupPods(pods, metrics, resource, options_.cpu_initialization_period,
-                               options_.delay_of_initial_readiness_status, now);
-  RemoveMetricsForPods(metrics, groups.ignored);
-  RemoveMetricsForPods(metrics, groups.unready);
-  if (metrics.empty()) {
+  // Stable: of pods sharing a name the last one listed stays last, and its request is the one
+  // Kubernetes' requests map keeps.
+  std::vector<const HpaPod*> by_name;
+  by_name.reserve(pods.size());
+  for (const HpaPod& pod : pods) by_name.push_back(&pod);
+  auto name_less = [](const HpaPod* a, const HpaPod* b) { return a->name < b->name; };
+  if (!std::is_sorted(by_name.begin(), by_name.end(), name_less)) {
+    std::stable_sort(by_name.begin(), by_name.end(), name_less);
+  }
+
+  // groupPods. Names arrive in order, so each list stays sorted and free of repeats by
+  // comparing with its last entry.
+  int ready_count = 0;
+  std::vector<std::string_view> unready;
+  std::vector<std::string_view> missing;
+  std::vector<std::string_view> removed;  // ignored or unready: RemoveMetricsForPods drops them
+  auto add = [](std::vector<std::string_view>& list, std::string_view name) {
+    if (list.empty() || list.back() != name) list.push_back(name);
+  };
+  auto sample = metrics.begin();
+  for (const HpaPod* pod : by_name) {
+    while (sample != metrics.end() && std::string_view(sample->first) < pod->name) ++sample;
+    const PodMetric* metric =
+        sample != metrics.end() && sample->first == pod->name ? &sample->second : nullptr;
+    switch (ClassifyPod(*pod, metric, resource, options.cpu_initialization_period,
+                        options.delay_of_initial_readiness_status, now)) {
+      case PodGroup::kIgnored:
+        add(removed, pod->name);
+        break;
+      case PodGroup::kUnready:
+        add(unready, pod->name);
+        add(removed, pod->name);
+        break;
+      case PodGroup::kMissing:
+        add(missing, pod->name);
+        break;
+      case PodGroup::kReady:
+        ++ready_count;
+        break;
+    }
+  }
+
+  // The samples left after removing ignored and unready pods.
+  std::vector<NamedValue> kept;
+  kept.reserve(metrics.size());
+  {
+    auto r = removed.begin();
+    for (const auto& [name, metric] : metrics) {
+      while (r != removed.end() && *r < name) ++r;
+      if (r != removed.end() && *r == name) continue;
+      kept.push_back(NamedValue{name, metric.value});
+    }
+  }
+  if (kept.empty()) {
     return Error{"did not receive metrics for targeted pods (pods might be unready)"};
   }
 
-  std::map<std::string, int64_t, std::less<>> requests;
   for (const HpaPod& pod : pods) {
     if (!pod.request_milli) {
       return Error{"missing request for " + std::string(resource) + " in Pod " + pod.name};
     }
-    requests[pod.name] = *pod.request_milli;
+  }
+  std::vector<NamedValue> requests;  // by pod name; the last pod of a name wins
+  requests.reserve(by_name.size());
+  for (const HpaPod* pod : by_name) {
+    if (!requests.empty() && requests.back().name == pod->name) {
+      requests.back().value = *pod->request_milli;
+    } else {
+      requests.push_back(NamedValue{pod->name, *pod->request_milli});
+    }
   }
 
-  Result<ResourceUtilization> ratio =
-      GetResourceUtilizationRatio(metrics, requests, target_utilization);
+  // GetResourceUtilizationRatio over the kept samples; samples of unknown pods are extraneous.
+  UtilizationSums sums;
+  {
+    auto q = requests.begin();
+    for (const NamedValue& m : kept) {
+      while (q != requests.end() && q->name < m.name) ++q;
+      if (q != requests.end() && q->name == m.name) sums.Add(m.value, q->value);
+    }
+  }
+  Result<ResourceUtilization> ratio = UtilizationFromSums(sums, target_utilization);
   if (!ratio.ok()) return Error{ratio.error()};
   const double usage_ratio = ratio->ratio;
   ResourceReplicas out;
   out.utilization = ratio->utilization;
   out.raw_average_value = ratio->raw_average;
 
-  const bool scale_up_with_unready = !groups.unready.empty() && usage_ratio > 1.0;
-  if (!scale_up_with_unready && groups.missing.empty()) {
+  const bool scale_up_with_unready = !unready.empty() && usage_ratio > 1.0;
+  if (!scale_up_with_unready && missing.empty()) {
     if (tolerances.IsWithin(usage_ratio)) {
       // return the current replicas if the change would be too small
       out.replicas = current_replicas;
@@ -262,33 +383,51 @@ Result<ResourceReplicas> ReplicaCalculator::GetResourceReplicas(
       return out;
     }
     // if we don't have any unready or missing pods, we can calculate the new replica count now
-    out.replicas = CeilToInt32(usage_ratio * static_cast<double>(groups.ready_count));
-    out.reason = "usage ratio " + Ratio(usage_ratio) + " over " +
-                 std::to_string(groups.ready_count) + " ready pods";
+    out.replicas = CeilToInt32(usage_ratio * static_cast<double>(ready_count));
+    out.reason = "usage ratio " + Ratio(usage_ratio) + " over " + std::to_string(ready_count) +
+                 " ready pods";
     return out;
   }
 
-  if (!groups.missing.empty()) {
+  // The samples filled in, in name order. None of these names is among the kept samples
+  // (missing pods have none, unready ones were removed), so the rerun adds them to the sums.
+  std::vector<NamedValue> filled;
+  if (!missing.empty()) {
     if (usage_ratio < 1.0) {
       // on a scale-down, treat missing pods as using 100% (all) of the resource request or the
       // utilization target for targets higher than 100%
       const int64_t fallback_utilization = std::max<int64_t>(100, target_utilization);
-      for (const std::string& pod_name : groups.missing) {
-        metrics[pod_name] = PodMetric{requests[pod_name] * fallback_utilization / 100, {}, {}};
+      for (std::string_view name : missing) {
+        // Every missing pod is a listed pod, and every listed pod has a request (checked above).
+        filled.push_back(
+            NamedValue{name, *FindByName(requests, name) * fallback_utilization / 100});
       }
     } else if (usage_ratio > 1.0) {
       // on a scale-up, treat missing pods as using 0% of the resource request
-      for (const std::string& pod_name : groups.missing) metrics[pod_name] = PodMetric{};
+      for (std::string_view name : missing) filled.push_back(NamedValue{name, 0});
     }
   }
   if (scale_up_with_unready) {
-    // on a scale-up, treat unready pods as using 0% of the resource request
-    for (const std::string& pod_name : groups.unready) metrics[pod_name] = PodMetric{};
+    // on a scale-up, treat unready pods as using 0% of the resource request. Assigned after the
+    // missing pods', so a name in both ends at 0.
+    std::vector<NamedValue> merged;
+    merged.reserve(filled.size() + unready.size());
+    auto f = filled.begin();
+    for (std::string_view name : unready) {
+      while (f != filled.end() && f->name < name) merged.push_back(*f++);
+      if (f != filled.end() && f->name == name) ++f;
+      merged.push_back(NamedValue{name, 0});
+    }
+    merged.insert(merged.end(), f, filled.end());
+    filled = std::move(merged);
   }
 
   // re-run the utilization calculation with our new numbers
-  Result<ResourceUtilization> rerun =
-      GetResourceUtilizationRatio(metrics, requests, target_utilization);
+  for (const NamedValue& m : filled) {
+    if (const int64_t* request = FindByName(requests, m.name)) sums.Add(m.value, *request);
+  }
+  const size_t samples = kept.size() + filled.size();
+  Result<ResourceUtilization> rerun = UtilizationFromSums(sums, target_utilization);
   if (!rerun.ok()) return Error{rerun.error()};
   const double new_usage_ratio = rerun->ratio;
 
@@ -303,22 +442,32 @@ Result<ResourceReplicas> ReplicaCalculator::GetResourceReplicas(
     return out;
   }
 
-  const int32_t new_replicas = CeilToInt32(new_usage_ratio * static_cast<double>(metrics.size()));
+  const int32_t new_replicas = CeilToInt32(new_usage_ratio * static_cast<double>(samples));
   if ((new_usage_ratio < 1.0 && new_replicas > current_replicas) ||
       (new_usage_ratio > 1.0 && new_replicas < current_replicas)) {
     // return the current replicas if the change of metrics length would cause a change in scale
     // direction
     out.replicas = current_replicas;
-    out.reason = "usage ratio " + Ratio(new_usage_ratio) + " over " +
-                 std::to_string(metrics.size()) + " pods would reverse the scale direction";
+    out.reason = "usage ratio " + Ratio(new_usage_ratio) + " over " + std::to_string(samples) +
+                 " pods would reverse the scale direction";
     return out;
   }
   // return the result, where the number of replicas considered is however many replicas factored
   // into our calculation
   out.replicas = new_replicas;
-  out.reason = "usage ratio " + Ratio(new_usage_ratio) + " over " + std::to_string(metrics.size()) +
+  out.reason = "usage ratio " + Ratio(new_usage_ratio) + " over " + std::to_string(samples) +
                " pods, counting unready and missing pods conservatively";
   return out;
+}
+
+}  // namespace
+
+Result<ResourceReplicas> ReplicaCalculator::GetResourceReplicas(
+    int32_t current_replicas, int32_t target_utilization, std::string_view resource,
+    const Tolerances& tolerances, const std::vector<HpaPod>& pods, PodMetricsInfo metrics,
+    WallTime now) const {
+  return ResourceReplicasFrom(options_, current_replicas, target_utilization, resource, tolerances,
+                              pods, metrics, now);
 }
 
 Result<MetricReplicas> ReplicaCalculator::GetRawResourceReplicas(
@@ -583,8 +732,9 @@ MetricProposal ReplicaCalculator::ComputeReplicasForMetric(
                          "nor an average value (usage) target was set"));
       }
       p.metric = name + " resource utilization (percentage of request)";
-      auto r = GetResourceReplicas(spec_replicas, *source.target.average_utilization, name,
-                                   tolerances, pods, observation.pod_metrics, now);
+      // Not GetResourceReplicas: it takes the samples by value, a copy of every sample per sync.
+      auto r = ResourceReplicasFrom(options_, spec_replicas, *source.target.average_utilization,
+                                    name, tolerances, pods, observation.pod_metrics, now);
       if (!r.ok()) {
         return fail("FailedGetResourceMetric",
                     wrap("failed to get " + name + " utilization: " + r.error()));

@@ -2,8 +2,11 @@
 // files.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "simulator/report.h"
 #include "simulator/scenario.h"
@@ -156,6 +159,95 @@ TEST(SimulationTest, HpaFollowsLoad) {
   EXPECT_GT(r.summary.hpa_scale_ups, 0);
 }
 
+// A deployment under an HPA whose load asks for ~20 replicas from the start; `behavior` is
+// appended to its hpa map.
+std::string SteepLoadWithBehavior(const std::string& behavior) {
+  return "  - name: web\n"
+         "    requests: {cpu: 500m, memory: 128Mi, kubernetes.azure.com/sgx_epc_mem_in_MiB: "
+         "\"4\"}\n"
+         "    hpa:\n"
+         "      minReplicas: 1\n"
+         "      maxReplicas: 30\n"
+         "      targetCPUUtilizationPercentage: 50\n" +
+         behavior +
+         "    load:\n"
+         "      cpuPerRequest: 10m\n"
+         "      points: [{at: 0s, rps: 500}, {at: 2h, rps: 500}]\n";
+}
+
+// "3 -> 5: ..." -> {3, 5}
+std::pair<int, int> FromTo(const std::string& detail) {
+  int from = 0, to = 0;
+  EXPECT_EQ(std::sscanf(detail.c_str(), "%d -> %d", &from, &to), 2) << detail;
+  return {from, to};
+}
+
+TEST(SimulationTest, HpaScaleUpPolicyLimitsGrowthPerPeriod) {
+  // 500 rps x 10m = 5000m; at 50% of 500m per pod: 20 replicas. The scale-up policy lets the
+  // HPA add at most 3 pods per minute, so it climbs 1 -> 4 -> 7 -> ... -> 19, one step every
+  // 60 s, and stays at 19: 5000m over 19 pods is 52.6% of the request, within the 10% tolerance.
+  const Scenario s =
+      MustParse(ConfScenario(2, 5,
+                             SteepLoadWithBehavior("      behavior:\n"
+                                                   "        scaleUp:\n"
+                                                   "          stabilizationWindowSeconds: 0\n"
+                                                   "          selectPolicy: Max\n"
+                                                   "          policies:\n"
+                                                   "            - type: Pods\n"
+                                                   "              value: 3\n"
+                                                   "              periodSeconds: 60\n")));
+  ASSERT_TRUE(s.workloads[0].hpa->behavior.has_value());
+  const SimResult r = MustRun(s);
+  std::vector<std::pair<int64_t, std::pair<int, int>>> ups;  // (t, (from, to))
+  for (const EventRecord& e : r.events) {
+    if (e.kind == "hpa-scale-up") ups.emplace_back(e.t, FromTo(e.detail));
+  }
+  ASSERT_EQ(ups.size(), 6u);
+  for (size_t i = 0; i < ups.size(); ++i) {
+    EXPECT_EQ(ups[i].second.first, 1 + 3 * static_cast<int>(i));
+    EXPECT_EQ(ups[i].second.second, 4 + 3 * static_cast<int>(i));
+    if (i > 0) {
+      EXPECT_EQ(ups[i].first - ups[i - 1].first, 60);
+    }
+  }
+  EXPECT_EQ(r.summary.hpa_scale_downs, 0);
+  EXPECT_EQ(r.samples.back().replicas[0], 19);
+
+  // Without `behavior`, Kubernetes' default rules let it double (or add 4) on every sync: it
+  // reaches 20 within the first 1.5 minutes.
+  const SimResult plain = MustRun(MustParse(ConfScenario(2, 5, SteepLoadWithBehavior(""))));
+  EXPECT_EQ(plain.summary.hpa_scale_ups, 4);
+  ASSERT_FALSE(plain.events.empty());
+  EXPECT_LE(plain.events[3].t, 90);
+  EXPECT_EQ(plain.samples.back().replicas[0], 20);
+}
+
+TEST(SimulationTest, HpaScaleDownDisabledNeverScalesDown) {
+  // The load drops from 20 replicas' worth to 2 after 30 minutes; with scaleDown disabled the
+  // replicas stay, without it they fall after the 5-minute stabilization window.
+  auto scenario = [](const std::string& behavior) {
+    return MustParse(ConfScenario(
+        2, 5,
+        "  - name: web\n"
+        "    requests: {cpu: 500m, memory: 128Mi}\n"
+        "    hpa:\n"
+        "      minReplicas: 1\n"
+        "      maxReplicas: 30\n"
+        "      targetCPUUtilizationPercentage: 50\n" +
+            behavior +
+            "    load:\n"
+            "      cpuPerRequest: 10m\n"
+            "      points: [{at: 0s, rps: 500}, {at: 30m, rps: 500}, {at: 31m, rps: 50}]\n"));
+  };
+  const SimResult disabled =
+      MustRun(scenario("      behavior: {scaleDown: {selectPolicy: Disabled}}\n"));
+  EXPECT_EQ(disabled.summary.hpa_scale_downs, 0);
+  EXPECT_EQ(disabled.samples.back().replicas[0], 20);
+  const SimResult enabled = MustRun(scenario(""));
+  EXPECT_GT(enabled.summary.hpa_scale_downs, 0);
+  EXPECT_EQ(enabled.samples.back().replicas[0], 2);
+}
+
 TEST(SimulationTest, SameScenarioAndSeedGiveIdenticalBytes) {
   Scenario s = MustParse(std::string(DefaultScenarioText()));
   s.duration_s = 12 * 3600;  // the batch wave and the morning ramp, in less test time
@@ -261,6 +353,33 @@ TEST(ScenarioTest, OtherErrors) {
   EXPECT_NE(ParseError("scheduling: {scoringStrategy: tight}\nnodeGroups: []\n")
                 .find("\"tight\" is not one of binpack, spread"),
             std::string::npos);
+}
+
+TEST(ScenarioTest, BadHpaBehaviorNamesKeyAndLine) {
+  const std::string unknown = ParseError(ConfScenario(
+      0, 1,
+      SteepLoadWithBehavior("      behavior:\n"
+                            "        scaleUp:\n"
+                            "          polices: [{type: Pods, value: 1, periodSeconds: 60}]\n")));
+  EXPECT_NE(unknown.find("bad.yaml:24:11: workloads[0].hpa.behavior.scaleUp.polices: unknown key"),
+            std::string::npos)
+      << unknown;
+  const std::string bad_value = ParseError(ConfScenario(
+      0, 1, SteepLoadWithBehavior("      behavior: {scaleDown: {selectPolicy: Sometimes}}\n")));
+  EXPECT_NE(bad_value.find("bad.yaml:22:44: "), std::string::npos) << bad_value;
+  EXPECT_NE(bad_value.find("workloads[0].hpa.behavior.scaleDown.selectPolicy"), std::string::npos)
+      << bad_value;
+  EXPECT_NE(bad_value.find("Sometimes"), std::string::npos) << bad_value;
+  const std::string bad_period = ParseError(
+      ConfScenario(0, 1,
+                   SteepLoadWithBehavior(
+                       "      behavior:\n"
+                       "        scaleUp:\n"
+                       "          policies: [{type: Pods, value: 1, periodSeconds: 7200}]\n")));
+  EXPECT_NE(bad_period.find("bad.yaml:24:60: "), std::string::npos) << bad_period;
+  EXPECT_NE(bad_period.find("workloads[0].hpa.behavior.scaleUp.policies[0].periodSeconds"),
+            std::string::npos)
+      << bad_period;
 }
 
 TEST(ScenarioTest, Durations) {
