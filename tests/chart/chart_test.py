@@ -6,7 +6,10 @@
       validate.mjs (Kubernetes API schemas + semantic checks; VALIDATE_ARGS say what to expect),
       `promtool check rules` on the rendered PrometheusRule (if any), and, when --extender is
       given, the rendered config.yaml must be accepted by the real epc-extender (started on
-      127.0.0.1 with a free port, stopped again).
+      127.0.0.1 with a free port, stopped again), and when --autoscaler is given by the real
+      epc-autoscaler: started with it (--dry-run, a kubeconfig naming a closed loopback port),
+      it must pass every start-up check (the config parser, the node-group provider and the
+      cluster autoscaler's options) and start serving, then it is stopped.
   chart_test.py bad NAME
       tests/chart/values/bad/NAME.yaml must make both `helm lint --strict` and `helm template`
       fail, and the error must name the key given in the file's `# expect-error: KEY` line.
@@ -25,6 +28,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -90,11 +94,51 @@ def extender_accepts(args, config_path, tmp):
             out = open(log_path).read()
             if re.search(r"listening on 127\.0\.0\.1:\d+", out):
                 print(f"epc-extender accepted the rendered config: {out.strip().splitlines()[-1]}")
-                return
+                return config_path
             if proc.poll() is not None:
                 die(f"epc-extender rejected the rendered config.yaml (exit {proc.returncode}):\n{out}")
             time.sleep(0.1)
         die(f"epc-extender did not start listening within 15 s:\n{open(log_path).read()}")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def autoscaler_accepts(args, config_path, tmp):
+    """Starts the real epc-autoscaler with the rendered config; it must get past every start-up
+    check and serve /metrics. No API server: the kubeconfig names a closed port on 127.0.0.1
+    (the loops then only log connection errors), --dry-run writes nothing anyway."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    kubeconfig = os.path.join(tmp, "kubeconfig")
+    with open(kubeconfig, "w") as f:
+        f.write("apiVersion: v1\nkind: Config\n"
+                f"clusters: [{{name: none, cluster: {{server: \"http://127.0.0.1:{closed_port}\"}}}}]\n"
+                "users: [{name: none, user: {}}]\n"
+                "contexts: [{name: none, context: {cluster: none, user: none}}]\ncurrent-context: none\n")
+    log_path = os.path.join(tmp, "autoscaler.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([args.autoscaler, "--config", config_path, "--kubeconfig", kubeconfig, "--dry-run",
+                                 "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            out = open(log_path).read()
+            if re.search(r"serving /metrics on 127\.0\.0\.1:0 \(port \d+\)", out):
+                summary = [line for line in out.splitlines() if "epc-autoscaler" in line or "cluster autoscaling" in line]
+                print("epc-autoscaler accepted the rendered config: " + " | ".join(summary)[:400])
+                return
+            if proc.poll() is not None:
+                die(f"epc-autoscaler rejected the rendered config.yaml (exit {proc.returncode}):\n{out}")
+            time.sleep(0.1)
+        die(f"epc-autoscaler did not start serving within 15 s:\n{open(log_path).read()}")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -126,7 +170,9 @@ def cmd_render(args, rest):
             check(run([args.promtool, "check", "rules", rules]), "promtool check rules (rendered PrometheusRule)")
             print("promtool check rules on the rendered PrometheusRule: ok")
         if args.extender:
-            extender_accepts(args, config, tmp)
+            config = extender_accepts(args, config, tmp)  # (TLS paths made local)
+        if args.autoscaler:
+            autoscaler_accepts(args, config, tmp)
     print(f"PASS render {args.name}")
 
 
@@ -204,6 +250,7 @@ def main():
     p.add_argument("--node", default=shutil.which("node") or "node")
     p.add_argument("--node-modules", default=os.path.join(REPO, "tools", "node_modules"))
     p.add_argument("--extender", default="", help="epc-extender binary: check it accepts the rendered config")
+    p.add_argument("--autoscaler", default="", help="epc-autoscaler binary: check it accepts the rendered config")
     argv = sys.argv[1:]
     rest = []
     if "--" in argv:

@@ -8,10 +8,16 @@ until several scrapes landed, then runs EVERY panel query and every variable que
 "EPC capacity and scheduling" dashboard through Prometheus' HTTP API (/api/v1/query), with
 Grafana's variables substituted. A query that errors or returns no data fails the test.
 
-The "Autoscaling" dashboard is checked the same way against a running epc-autoscaler when
---autoscaler-binary is given (with --autoscaler-arg for whatever else it needs, e.g. a
---kubeconfig for the API server test double). Without it, that dashboard is skipped and the test
-says so: no autoscaler data is ever made up here.
+The "Autoscaling" dashboard is checked the same way when --autoscaler-binary is given: the real
+epc-autoscaler runs against the Kubernetes API server test double (tests/doubles/
+fake_apiserver.py) with an HPA target and cluster autoscaling (kwok provider), and
+autoscaler_traffic.py plays the cluster around it while Prometheus scrapes it: HPA scale-up and
+scale-down on CPU from the double's metrics.k8s.io, an empty node removed, a scale-up from zero
+for an unschedulable enclave pod, and a back-off when that node never becomes Ready. For this
+dashboard each query ending in `or on () vector(0)` must also return data without that
+fallback, and Prometheus must have seen each kind of event happen (activity checks), so no
+panel passes on the fallback alone. Without --autoscaler-binary that dashboard is skipped and
+the test says so: no autoscaler data is ever made up here.
 
 Every process started here is stopped on every exit path; all traffic goes to 127.0.0.1; every
 wait is bounded and fails with a message naming what did not happen.
@@ -33,6 +39,8 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from autoscaler_traffic import AutoscalerScenario, ScenarioError  # noqa: E402
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 DASHBOARDS = os.path.join(REPO, "charts", "epc-scheduler", "dashboards")
 EPC_DASHBOARD = os.path.join(DASHBOARDS, "epc-capacity-scheduling.json")
@@ -160,19 +168,6 @@ def extender_traffic(base):
     return sent + 1
 
 
-def start_autoscaler(procs, binary, extra_args):
-    metrics_port, probe_port = free_port(), free_port()
-    proc, log_path = procs.start("epc-autoscaler", [
-        binary, "--config", os.path.join(REPO, "examples", "config.yaml"),
-        "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
-        "--health-probe-bind-address", f"127.0.0.1:{probe_port}", "--v", "2", *extra_args])
-    wait_for("epc-autoscaler /healthz", lambda: http("GET", f"http://127.0.0.1:{probe_port}/healthz")[0] == 200,
-             30, proc=proc, log_path=log_path)
-    wait_for("epc-autoscaler /metrics", lambda: http("GET", f"http://127.0.0.1:{metrics_port}/metrics")[0] == 200,
-             30, proc=proc, log_path=log_path)
-    return f"127.0.0.1:{metrics_port}", proc, log_path
-
-
 def start_prometheus(procs, binary, tmp, targets):
     config = os.path.join(tmp, "prometheus.yml")
     scrape = [{"job_name": job, "scrape_interval": "1s", "scrape_timeout": "900ms",
@@ -257,7 +252,39 @@ def dashboard_queries(dashboard):
             yield f'panel "{p.get("title")}" [{t.get("refId")}]', t["expr"]
 
 
-def check_dashboard(prom, path):
+FALLBACK = re.compile(r"\s+or\s+on\s*\(\s*\)\s*vector\(0\)\s*$")
+
+# What the autoscaler scenario made happen, as Prometheus saw it (autoscaler_traffic.py).
+ACTIVITY = [
+    ("the HPA scaled up", 'max_over_time(epc_autoscaler_hpa_scale_events_total{direction="up"}[5m]) >= 1'),
+    ("the HPA scaled down", 'max_over_time(epc_autoscaler_hpa_scale_events_total{direction="down"}[5m]) >= 1'),
+    ("desired replicas above 1 at some point", "max_over_time(epc_autoscaler_hpa_desired_replicas[5m]) > 1"),
+    ("a metric value was read", "max_over_time(epc_autoscaler_hpa_metric_value[5m]) > 0"),
+    ("a node group scaled up", "max_over_time(epc_autoscaler_node_group_scale_ups_total[5m]) >= 1"),
+    ("a node group scaled down", "max_over_time(epc_autoscaler_node_group_scale_downs_total[5m]) >= 1"),
+    ("a node group backed off", "max_over_time(epc_autoscaler_node_group_backoffs_total[5m]) >= 1"),
+    ("a node was unneeded", "max_over_time(epc_autoscaler_unneeded_nodes[5m]) >= 1"),
+    ("a pending pod triggered a scale-up",
+     'max_over_time(epc_autoscaler_pending_pods{reason="scale_up_triggered"}[5m]) >= 1'),
+    ("a group had a node", "max_over_time(epc_autoscaler_node_group_current_size[5m]) >= 1"),
+    ("both loops reconciled", 'count(epc_autoscaler_last_reconcile_timestamp_seconds{loop=~"horizontal|cluster"}) == 2'),
+    ("the autoscaler led", "max_over_time(epc_autoscaler_is_leader[5m]) == 1"),
+]
+
+
+def check_activity(prom):
+    failures = []
+    for what, expr in ACTIVITY:
+        state, result = query(prom, expr)
+        if state == "ok":
+            log(f"ok    activity: {what}")
+        else:
+            failures.append(f"activity: {what}: {'not seen' if state == 'empty' else result}\n        {expr}")
+            log(f"FAIL  activity: {what}")
+    return failures
+
+
+def check_dashboard(prom, path, strict=False):
     dashboard = json.load(open(path))
     title = dashboard.get("title")
     log(f"--- dashboard \"{title}\" ({os.path.basename(path)})")
@@ -279,7 +306,12 @@ def check_dashboard(prom, path):
             variables[v["name"]] = str(v.get("current", {}).get("value") or v.get("query") or "")
         else:
             raise TestFailure(f"variable ${v.get('name')}: unsupported type {v.get('type')}")
-    checks += list(dashboard_queries(dashboard))
+    panel_checks = list(dashboard_queries(dashboard))
+    checks += panel_checks
+    if strict:
+        # The fallback keeps a panel at 0 before the first event; the series must exist anyway.
+        checks += [(f"{where} without its vector(0) fallback", FALLBACK.sub("", expr))
+                   for where, expr in panel_checks if FALLBACK.search(expr)]
     failures = []
     for where, raw in checks:
         expr = substitute(raw, variables)
@@ -299,7 +331,9 @@ def main():
     p.add_argument("--autoscaler-binary", default="",
                    help="the built epc-autoscaler: also check the Autoscaling dashboard against it")
     p.add_argument("--autoscaler-arg", action="append", default=[],
-                   help="an extra argument for epc-autoscaler (repeatable), e.g. --autoscaler-arg=--kubeconfig=FILE")
+                   help="an extra argument for epc-autoscaler (repeatable), e.g. --autoscaler-arg=--v=3")
+    p.add_argument("--apiserver", default=os.path.join(REPO, "tests", "doubles", "fake_apiserver.py"),
+                   help="the Kubernetes API server test double epc-autoscaler talks to")
     p.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
     p.add_argument("--epc-dashboard", default=EPC_DASHBOARD)
     p.add_argument("--autoscaler-dashboard", default=AUTOSCALER_DASHBOARD)
@@ -309,41 +343,57 @@ def main():
             print(f"FAIL {what} not executable: {path}", file=sys.stderr)
             return 1
 
+    if args.autoscaler_binary and not os.access(args.autoscaler_binary, os.X_OK):
+        print(f"FAIL epc-autoscaler not executable: {args.autoscaler_binary}", file=sys.stderr)
+        return 1
+
     tmp = tempfile.mkdtemp(prefix="epc-dashboards-")
     procs = Processes(tmp)
+    scenario = None
     failures = []
     checked = 0
+    started = time.monotonic()
     try:
         extender = start_extender(procs, args.extender_binary)
         n = extender_traffic(extender)
         log(f"sent {n} requests to epc-extender at {extender}")
         targets = {"epc-extender": extender.removeprefix("http://")}
         if args.autoscaler_binary:
-            target, _, _ = start_autoscaler(procs, args.autoscaler_binary, args.autoscaler_arg)
-            targets["epc-autoscaler"] = target
+            scenario = AutoscalerScenario(procs, tmp, args.autoscaler_binary, args.autoscaler_arg, args.apiserver)
+            targets["epc-autoscaler"] = scenario.start()
         prom = start_prometheus(procs, args.prometheus, tmp, targets)
         log(f"Prometheus at {prom} scrapes {targets}")
         for job in targets:
-            wait_for_scrapes(prom, job)
+            wait_for_scrapes(prom, job, samples=2)
+        if scenario:
+            # The autoscaler's decisions, while Prometheus scrapes every second.
+            scenario.run()
         # Traffic between scrapes, so that rates are not all zero.
         for _ in range(3):
             extender_traffic(extender)
             time.sleep(1.2)
-        wait_for_scrapes(prom, "epc-extender", samples=6)
+        for job in targets:
+            wait_for_scrapes(prom, job, samples=6)
+        time.sleep(2.2)  # two more scrapes: the last state of every series is in
 
         n, f = check_dashboard(prom, args.epc_dashboard)
         checked += n
         failures += f
         if args.autoscaler_binary:
-            n, f = check_dashboard(prom, args.autoscaler_dashboard)
+            n, f = check_dashboard(prom, args.autoscaler_dashboard, strict=True)
             checked += n
             failures += f
+            activity = check_activity(prom)
+            checked += len(ACTIVITY)
+            failures += activity
         else:
             log('SKIP dashboard "Autoscaling": no --autoscaler-binary given (epc-autoscaler is not wired '
                 "into this test yet); its queries are not checked")
-    except TestFailure as e:
+    except (TestFailure, ScenarioError) as e:
         failures.append(str(e))
     finally:
+        if scenario:
+            scenario.stop()
         procs.stop_all()
         if failures:
             log(f"logs kept in {tmp}")
@@ -352,7 +402,8 @@ def main():
     if failures:
         print("\nFAIL dashboards_e2e:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
-    log(f"PASS {checked} dashboard queries returned data from a real Prometheus")
+    log(f"PASS {checked} dashboard queries and checks returned data from a real Prometheus "
+        f"({time.monotonic() - started:.0f} s)")
     return 0
 
 

@@ -330,23 +330,38 @@ const EXTENDER_RULES = (bind) => [
   ["", "events", ["create", "patch"]],
   ["events.k8s.io", "events", ["create", "patch"]],
 ];
-const AUTOSCALER_RULES = (capi, kwok) => [
-  ["", "pods", ["get", "list", "watch"]],
-  ["", "nodes", ["get", "list", "watch", "patch", "update", "delete", ...(kwok ? ["create"] : [])]],
-  ["", "pods/eviction", ["create"]],
-  ["apps", "deployments/scale", ["get", "update", "patch"]],
-  ["apps", "statefulsets/scale", ["get", "update", "patch"]],
-  ["apps", "replicasets/scale", ["get", "update", "patch"]],
-  ...(capi ? [
-    ["cluster.x-k8s.io", "machinedeployments/scale", ["get", "update", "patch"]],
-    ["cluster.x-k8s.io", "machines", ["get", "list", "watch", "patch", "update"]],
-    ["cluster.x-k8s.io", "machinedeployments", ["get", "list", "watch", "patch", "update"]],
-  ] : []),
-  ["metrics.k8s.io", "pods", ["get", "list"]],
-  ["policy", "poddisruptionbudgets", ["list"]],
-  ["", "events", ["create", "patch"]],
-  ["events.k8s.io", "events", ["create", "patch"]],
-];
+// epc-autoscaler's API calls (tests/chart/rbac_check.py maps them to the source) for what the
+// rendered config.autoscaler turns on: HPA targets' scale subresources and metrics.k8s.io,
+// node/pod informer, taints, evictions and the provider's calls with cluster autoscaling.
+const SCALE_GROUPS = { Deployment: "apps", StatefulSet: "apps", ReplicaSet: "apps", ReplicationController: "",
+  MachineDeployment: "cluster.x-k8s.io", MachineSet: "cluster.x-k8s.io" };
+function scaleResource(ref) {
+  const av = ref?.apiVersion ?? "";
+  const group = av ? (av.includes("/") ? av.split("/")[0] : "") : SCALE_GROUPS[ref?.kind];
+  const lower = (ref?.kind ?? "").toLowerCase();
+  const plural = /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+  return [group, `${plural}/scale`];
+}
+const AUTOSCALER_RULES = (as) => {
+  const horizontal = as?.horizontal ?? [];
+  const cluster = as?.cluster?.enabled === true;
+  const provider = as?.cluster?.provider ?? "clusterapi";
+  return [
+    ["", "pods", ["list", ...(cluster ? ["watch"] : [])]],
+    ["", "events", ["create", "patch"]],
+    ...(horizontal.length ? [["metrics.k8s.io", "pods", ["list"]]] : []),
+    ...horizontal.map((t) => [...scaleResource(t.spec?.scaleTargetRef), ["get", "update"]]),
+    ...(cluster ? [
+      ["", "nodes", ["get", "list", "watch", "update", ...(provider === "kwok" ? ["create", "delete"] : [])]],
+      ["", "pods/eviction", ["create"]],
+      ...(provider === "kwok" ? [["", "nodes/status", ["update"]]] : [
+        ["cluster.x-k8s.io", "machinedeployments", ["list"]],
+        ["cluster.x-k8s.io", "machinedeployments/scale", ["get", "patch"]],
+        ["cluster.x-k8s.io", "machines", ["list", "patch"]],
+      ]),
+    ] : []),
+  ];
+};
 // The autoscaler's lease: create (cannot be limited by name), get/update of its own lease only.
 const LEASE_RULES = (lease) => [
   ["coordination.k8s.io", "leases", ["create"]],
@@ -391,9 +406,7 @@ function checkRbac() {
     const cr = roleFor("autoscaler", "ClusterRole");
     if (cr.length !== 1) fail("autoscaler RBAC", `${cr.length} ClusterRoles, want 1`);
     else {
-      const capi = cr[0].rules.some((r) => r.apiGroups.includes("cluster.x-k8s.io"));
-      const kwok = cr[0].rules.some((r) => r.resources.includes("nodes") && r.verbs.includes("create"));
-      sameRules(id(cr[0]), cr[0].rules, AUTOSCALER_RULES(capi, kwok));
+      sameRules(id(cr[0]), cr[0].rules, AUTOSCALER_RULES(sharedConfig(false)?.cfg?.autoscaler));
     }
     const roles = roleFor("autoscaler", "Role");
     // The lease the shared config tells the autoscaler to use must be the one its Role allows.
@@ -443,7 +456,7 @@ function sharedConfig(report = true) {
   let cfg;
   try { cfg = YAML.parse(cm.data["config.yaml"]) ?? {}; } catch (e) { if (report) fail(id(cm), `config.yaml: ${e.message}`); return null; }
   if (report && opts.configOut) fs.writeFileSync(opts.configOut, cm.data["config.yaml"]);
-  if (!opts.autoscaler && cfg.autoscaler?.leaderElection && report) fail("config", "autoscaler lease set although the autoscaler is off");
+  if (!opts.autoscaler && cfg.autoscaler?.leaderElection?.leaseName && report) fail("config", "autoscaler lease set although the autoscaler is off");
   return { cm, cfg };
 }
 
