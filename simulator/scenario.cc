@@ -48,13 +48,7 @@ void ParseAutoscaler(const Value& v, AutoscalerScenario& out) {
   v.Map({
       {"enabled", [&](const Value& f) { out.enabled = f.Bool(); }},
       {"epcAware", [&](const Value& f) { out.epc_aware = f.Bool(); }},
-      {"expander",
-       [&](const Value& f) {
-         out.expander = f.Enum<std::string>({{"least-waste", "least-waste"},
-                                             {"most-pods", "most-pods"},
-                                             {"priority", "priority"},
-                                             {"random", "random"}});
-       }},
+      {"expander", [&](const Value& f) { out.expander = ParseExpanderName(f); }},
       {"priorities", [&](const Value& f) { out.priorities = f.StringList(); }},
       {"scanInterval",
        [&](const Value& f) {
