@@ -4,21 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "common/config/config.h"
+#include "tests/testing/config_parse.h"
 
 namespace epc {
 namespace {
 
-Config MustParse(const std::string& yaml) {
-  Result<Config> c = ParseConfig(yaml, "config.yaml");
-  EXPECT_TRUE(c.ok()) << c.error();
-  return c.ok() ? *c : Config();
-}
-
-std::string ParseError(const std::string& yaml) {
-  Result<Config> c = ParseConfig(yaml, "config.yaml");
-  EXPECT_FALSE(c.ok()) << yaml;
-  return c.ok() ? std::string() : c.error();
-}
+using testing::MustParse;
+using testing::ParseError;
 
 TEST(AutoscalerConfig, Defaults) {
   for (const char* yaml :

@@ -7,21 +7,13 @@
 
 #include "autoscaler/cluster/controller/setup.h"
 #include "common/config/config.h"
+#include "tests/testing/config_parse.h"
 
 namespace epc {
 namespace {
 
-Config MustParse(const std::string& yaml) {
-  Result<Config> c = ParseConfig(yaml, "config.yaml");
-  EXPECT_TRUE(c.ok()) << c.error();
-  return c.ok() ? *c : Config();
-}
-
-std::string ParseError(const std::string& yaml) {
-  Result<Config> c = ParseConfig(yaml, "config.yaml");
-  EXPECT_FALSE(c.ok()) << yaml;
-  return c.ok() ? std::string() : c.error();
-}
+using testing::MustParse;
+using testing::ParseError;
 
 constexpr const char* kPools = R"(pools:
   - name: sgx

@@ -1,4 +1,5 @@
 #include "common/config/config.h"
+#include "tests/testing/config_parse.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,17 +11,8 @@
 namespace epc {
 namespace {
 
-Config MustParse(const std::string& yaml) {
-  Result<Config> c = ParseConfig(yaml, "config.yaml");
-  EXPECT_TRUE(c.ok()) << c.error();
-  return c.ok() ? *c : Config();
-}
-
-std::string ParseError(const std::string& yaml) {
-  Result<Config> c = ParseConfig(yaml, "config.yaml");
-  EXPECT_FALSE(c.ok()) << yaml;
-  return c.ok() ? std::string() : c.error();
-}
+using testing::MustParse;
+using testing::ParseError;
 
 void ExpectDefaults(const Config& c) {
   ASSERT_EQ(c.epc_resources.list().size(), 2u);
