@@ -146,7 +146,7 @@ void BM_Prioritize(benchmark::State& state, Mode mode) {
   uint64_t allocations = 0;
   for (auto _ : state) {
     uint64_t before = AllocationCount();
-    std::vector<HostPriority> scores = cluster.extender->Prioritize(args);
+    Priorities scores = cluster.extender->Prioritize(args);
     allocations += AllocationCount() - before;
     benchmark::DoNotOptimize(scores);
   }
@@ -172,9 +172,9 @@ void BM_EncodePrioritize(benchmark::State& state, Mode mode) {
   const size_t nodes = static_cast<size_t>(state.range(0));
   Cluster& cluster = ClusterFor(nodes);
   ExtenderArgs args = DecodeOrDie(mode, nodes);
-  std::vector<HostPriority> scores = cluster.extender->Prioritize(args);
+  Priorities scores = cluster.extender->Prioritize(args);
   for (auto _ : state) {
-    std::string answer = EncodePriorities(scores);
+    std::string answer = EncodePriorities(scores.hosts);
     benchmark::DoNotOptimize(answer);
   }
 }
@@ -198,7 +198,7 @@ void BM_PrioritizeRequest(benchmark::State& state, Mode mode) {
   Body& body = BodyFor(mode, nodes);
   for (auto _ : state) {
     Result<ExtenderArgs> args = Decode(body.view, nodes);
-    std::string answer = EncodePriorities(cluster.extender->Prioritize(*args));
+    std::string answer = EncodePriorities(cluster.extender->Prioritize(*args).hosts);
     benchmark::DoNotOptimize(answer);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.buffer.size()));

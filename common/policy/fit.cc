@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -274,13 +275,49 @@ bool Predicate::Fits(const PodInfo& pod, const NodeInfo& node) const {
   return !sink.failed;
 }
 
-std::optional<EpcFitKey> Predicate::FitKey(const NodeInfo& node) const {
+EpcFitKey EpcFitKeyOf(const NodeInfo& node) {
+  return EpcFitKey{node.allocatable.epc_bytes, node.requested.epc_bytes, node.pool.confidential};
+}
+
+NodeInfo& AssignEpcFitKey(NodeInfo& node, const EpcFitKey& key) {
+  node.allocatable.epc_bytes = key.epc_allocatable_bytes;
+  node.requested.epc_bytes = key.epc_requested_bytes;
+  node.pool.confidential = key.confidential;
+  return node;
+}
+
+namespace {
+
+// A node with nothing but the key's fields: for the checks and the score that read only those.
+NodeInfo NodeOfKey(const EpcFitKey& key) {
+  NodeInfo node;
+  AssignEpcFitKey(node, key);
+  return node;
+}
+
+}  // namespace
+
+bool Predicate::Keyed() const {
   // In step with the checks: CheckPoolPolicy reads the node's pool.confidential, CheckEpc its
   // allocatable and requested EPC; every other check reads more of the node.
   for (Check c : {Check::kNodeCondition, Check::kResources, Check::kTaints, Check::kNodeAffinity}) {
-    if (checks.Has(c)) return std::nullopt;
+    if (checks.Has(c)) return false;
   }
-  return EpcFitKey{node.allocatable.epc_bytes, node.requested.epc_bytes, node.pool.confidential};
+  return true;
+}
+
+std::optional<EpcFitKey> Predicate::FitKey(const NodeInfo& node) const {
+  if (!Keyed()) return std::nullopt;
+  return EpcFitKeyOf(node);
+}
+
+bool Predicate::Fits(const PodInfo& pod, const EpcFitKey& node) const {
+  if (!Keyed()) throw std::logic_error("Predicate::Fits(EpcFitKey): checks read more than the key");
+  return Fits(pod, NodeOfKey(node));
+}
+
+int Predicate::Score(const PodInfo& pod, const EpcFitKey& node) const {
+  return Score(pod, NodeOfKey(node));
 }
 
 int Predicate::Score(const PodInfo& pod, const NodeInfo& node) const {

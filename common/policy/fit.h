@@ -103,6 +103,12 @@ struct EpcFitKey {
   bool confidential = false;
   bool operator==(const EpcFitKey&) const = default;
 };
+// The node's EpcFitKey fields, whatever the checks (Predicate::Score reads exactly these).
+EpcFitKey EpcFitKeyOf(const NodeInfo& node);
+// Sets the key's fields of `node` (the inverse of EpcFitKeyOf). On a default NodeInfo this
+// makes the node Predicate::Fits(pod, key) and Score(pod, key) run on; a caller asking about
+// thousands of keys reuses one such node instead of building one per key.
+NodeInfo& AssignEpcFitKey(NodeInfo& node, const EpcFitKey& key);
 
 struct Predicate {
   const EpcResources* epc = nullptr;  // not owned
@@ -115,6 +121,14 @@ struct Predicate {
   bool Fits(const PodInfo& pod, const NodeInfo& node) const;
   // The node's EpcFitKey, or nullopt when the checks read more of a node than the key holds.
   std::optional<EpcFitKey> FitKey(const NodeInfo& node) const;
+  // Whether FitKey() has a value, i.e. the checks read of a node only what an EpcFitKey holds.
+  bool Keyed() const;
+  // Fits() and Score() of any node whose key is `node`, for callers that keep nodes' keys side
+  // by side (the snapshot's name index) and so need not read thousands of NodeInfos. The same
+  // answers by construction: they run the same code on a NodeInfo holding only the key. Fits()
+  // requires Keyed() (throws std::logic_error otherwise); Score() reads only the key anyway.
+  bool Fits(const PodInfo& pod, const EpcFitKey& node) const;
+  int Score(const PodInfo& pod, const EpcFitKey& node) const;
 
   // 0..10 (kube-scheduler's MaxExtenderPriority). EPC pods: binpack prefers the node left
   // fullest in EPC, spread the emptiest. Pods without EPC under `penalize`: general nodes 10,

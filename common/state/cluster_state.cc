@@ -1,14 +1,160 @@
 #include "common/state/cluster_state.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
 
 #include "common/model/pod_request.h"
 
 namespace epc {
 
+namespace {
+
+constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+
+uint64_t Mix(uint64_t h, uint64_t w) {
+  h = (h ^ w) * kMul;
+  return h ^ (h >> 29);
+}
+
+uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+uint32_t Load32(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// How many names ahead FindAll() fetches: enough lookups in flight to hide a miss to memory,
+// few enough that the fetched lines are still in L1 when used.
+constexpr size_t kFetchAhead = 8;
+
+}  // namespace
+
+uint64_t NodeNameIndex::Hash(std::string_view name) {
+  const char* p = name.data();
+  const size_t n = name.size();
+  uint64_t h = kMul ^ n;
+  // The tail is read as whole words that may overlap bytes already mixed in (the length is
+  // mixed in too, so names still hash apart): a variable-length copy into a word would stall
+  // the load on store forwarding.
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) h = Mix(h, Load64(p + i));
+    if (i < n) h = Mix(h, Load64(p + n - 8));
+  } else if (n >= 4) {
+    h = Mix(h, (uint64_t{Load32(p)} << 32) | Load32(p + n - 4));
+  } else if (n > 0) {
+    const auto byte = [&](size_t i) { return static_cast<uint64_t>(static_cast<uint8_t>(p[i])); };
+    h = Mix(h, (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1));
+  }
+  // Both halves are used (the low bits pick the slot, the high bits are the tag): mix once more.
+  h *= kMul;
+  return h ^ (h >> 32);
+}
+
+NodeNameIndex::NodeNameIndex(std::span<const Entry> entries) {
+  if (entries.empty()) return;
+  size_t bytes = 0;
+  for (const Entry& e : entries) bytes += e.name.size();
+  if (bytes > std::numeric_limits<uint32_t>::max() ||
+      entries.size() >= std::numeric_limits<uint32_t>::max()) {
+    throw std::length_error("NodeNameIndex: too many nodes or name bytes");
+  }
+  names_.reserve(bytes);
+  records_.reserve(entries.size());
+  // At most half full so that probe sequences stay short (8 bytes a slot: 128 KiB for 5,000
+  // nodes).
+  const size_t capacity = std::bit_ceil(2 * entries.size());
+  slots_.assign(capacity, 0);
+  mask_ = capacity - 1;
+  for (const Entry& e : entries) {
+    const uint64_t hash = Hash(e.name);
+    if (Probe(e.name, hash) != nullptr) continue;  // a duplicate: the first is kept
+    size_t i = hash & mask_;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    records_.push_back(Record{IndexedNode{e.info, EpcFitKeyOf(*e.info)},
+                              static_cast<uint32_t>(names_.size()),
+                              static_cast<uint32_t>(e.name.size())});
+    names_.append(e.name);
+    slots_[i] = (Tag(hash) << 32) | records_.size();
+  }
+}
+
+const NodeNameIndex::Record* NodeNameIndex::Probe(std::string_view name, uint64_t hash) const {
+  if (slots_.empty()) return nullptr;
+  const uint64_t tag = Tag(hash);
+  for (size_t i = hash & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
+    if ((slots_[i] >> 32) != tag) continue;
+    const Record& r = records_[(slots_[i] & 0xFFFFFFFFu) - 1];
+    if (NameOf(r) == name) return &r;
+  }
+  return nullptr;
+}
+
+const IndexedNode* NodeNameIndex::Find(std::string_view name) const {
+  const Record* r = Probe(name, Hash(name));
+  return r == nullptr ? nullptr : &r->node;
+}
+
+void NodeNameIndex::FindAll(std::span<const std::string_view> names,
+                            std::span<IndexedNode> out) const {
+  if (slots_.empty()) {
+    std::fill(out.begin(), out.end(), IndexedNode{});
+    return;
+  }
+  // Each lookup is a chain of dependent reads (slot -> record -> name bytes), each likely a
+  // cache miss. They are pipelined over the names so that the CPU overlaps the misses of
+  // different names: all names are hashed first; then, at step i, name i + 3k's home slot is
+  // fetched, the first record in name i + 2k's probe sequence whose tag matches is found and
+  // fetched, name i + k's candidate record is read and its name bytes fetched, and name i is
+  // checked against its candidate. A name that is not its candidate's is looked up again in
+  // full (a tag collision, or an unknown name with a colliding tag: rare).
+  const size_t n = names.size();
+  std::vector<uint64_t> hashes(n);
+  for (size_t i = 0; i < n; ++i) hashes[i] = Hash(names[i]);
+  for (size_t i = 0; i < std::min(n, 3 * kFetchAhead); ++i) {
+    __builtin_prefetch(&slots_[hashes[i] & mask_]);
+  }
+  std::vector<const Record*> candidates(n);
+  auto find_candidate = [&](size_t i) {
+    const uint64_t tag = Tag(hashes[i]);
+    for (size_t s = hashes[i] & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
+      if ((slots_[s] >> 32) == tag) {
+        candidates[i] = &records_[(slots_[s] & 0xFFFFFFFFu) - 1];
+        __builtin_prefetch(candidates[i]);
+        return;
+      }
+    }
+    candidates[i] = nullptr;  // no slot in the name's probe sequence has its tag: unknown
+  };
+  for (size_t i = 0; i < std::min(n, 2 * kFetchAhead); ++i) find_candidate(i);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 3 * kFetchAhead < n) __builtin_prefetch(&slots_[hashes[i + 3 * kFetchAhead] & mask_]);
+    if (i + 2 * kFetchAhead < n) find_candidate(i + 2 * kFetchAhead);
+    if (i + kFetchAhead < n && candidates[i + kFetchAhead] != nullptr) {
+      __builtin_prefetch(names_.data() + candidates[i + kFetchAhead]->offset);
+    }
+    const Record* r = candidates[i];
+    if (r != nullptr && NameOf(*r) != names[i]) r = Probe(names[i], hashes[i]);
+    out[i] = r == nullptr ? IndexedNode{} : r->node;
+  }
+}
+
 const NodeInfo* ClusterSnapshot::FindNode(std::string_view name) const {
-  auto it = nodes_.find(name);
-  return it == nodes_.end() ? nullptr : &it->second->info;
+  const IndexedNode* node = index_.Find(name);
+  return node == nullptr ? nullptr : node->info;
+}
+
+void ClusterSnapshot::FindNodes(std::span<const std::string_view> names,
+                                std::span<IndexedNode> out) const {
+  index_.FindAll(names, out);
 }
 
 std::vector<const NodeInfo*> ClusterSnapshot::Nodes() const {
@@ -135,7 +281,14 @@ void ClusterStore::RefreshNodeLocked(const std::string& name) {
 
 std::shared_ptr<const ClusterSnapshot> ClusterStore::Snapshot() const {
   std::lock_guard lock(mu_);
-  if (!published_) published_ = std::make_shared<const ClusterSnapshot>(working_);
+  if (!published_) {
+    auto snapshot = std::make_shared<ClusterSnapshot>(working_);
+    std::vector<NodeNameIndex::Entry> entries;
+    entries.reserve(snapshot->nodes_.size());
+    for (const auto& [name, entry] : snapshot->nodes_) entries.push_back({name, &entry->info});
+    snapshot->index_ = NodeNameIndex(entries);
+    published_ = std::move(snapshot);
+  }
   return published_;
 }
 

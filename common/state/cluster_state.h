@@ -6,9 +6,11 @@
 // (a pod event adjusts one node), never recomputed per request.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,11 +49,70 @@ struct NameHash {
 template <typename V>
 using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
 
+// A node as the name index holds it: its info, and beside it the few fields the extender's
+// checks and score read (EpcFitKeyOf(*info)), so thousands of lookups need not touch the infos.
+struct IndexedNode {
+  const NodeInfo* info = nullptr;  // not owned
+  EpcFitKey epc;
+};
+
+// A read-only name -> node table laid out for thousands of lookups per request (an extender
+// filter in names mode). An open-addressing table of 8-byte slots (32 bits of the name's hash
+// and a record number) over an array of records (IndexedNode, where the name is) and one buffer
+// of all names back to back. A lookup reads a slot (the table is small enough to stay in cache),
+// a record and the name's bytes, where an unordered_map reads a bucket, a list node, a heap
+// string and the value's own allocation; FindAll() also fetches ahead so lookups overlap.
+//
+// Built once from a finished set of nodes (ClusterStore builds one per published snapshot) and
+// never changed. It does not own the NodeInfos: they must outlive the index (the snapshot owns
+// both). Of entries with equal names the first is kept.
+class NodeNameIndex {
+ public:
+  struct Entry {
+    std::string_view name;  // copied into the index
+    const NodeInfo* info;   // not owned, not null
+  };
+  NodeNameIndex() = default;
+  explicit NodeNameIndex(std::span<const Entry> entries);
+
+  // nullptr when no entry has this name; else valid as long as the index.
+  const IndexedNode* Find(std::string_view name) const;
+  // out[i] = *Find(names[i]), or IndexedNode{} (info == nullptr) when not found; out.size()
+  // must equal names.size(). Copies rather than points: the caller then reads the nodes in
+  // order instead of all over the index.
+  void FindAll(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
+  size_t size() const { return records_.size(); }
+
+  // The hash the table uses (also for other name sets): 8 bytes at a time, cheaper than
+  // std::hash<std::string_view> for the ~30-byte names nodes have.
+  static uint64_t Hash(std::string_view name);
+
+ private:
+  struct Record {
+    IndexedNode node;
+    uint32_t offset = 0;  // of the name in names_
+    uint32_t length = 0;
+  };
+  // A slot is 0 when empty, else (hash >> 32) << 32 | (record number + 1).
+  static uint64_t Tag(uint64_t hash) { return hash >> 32; }
+  std::string_view NameOf(const Record& r) const { return {names_.data() + r.offset, r.length}; }
+  const Record* Probe(std::string_view name, uint64_t hash) const;
+
+  std::string names_;
+  std::vector<Record> records_;  // in the order given
+  std::vector<uint64_t> slots_;  // a power of two in size, at most half full; empty if no records
+  uint64_t mask_ = 0;
+};
+
 class ClusterSnapshot {
  public:
   // The node with its pool and requested resources; nullptr when unknown. NodeInfo::node points
   // into this snapshot, so it lives as long as the snapshot.
   const NodeInfo* FindNode(std::string_view name) const;
+  // out[i] = the node named names[i] (info == nullptr when unknown) for many names at once,
+  // faster than one by one (see NodeNameIndex). out.size() must equal names.size(); the infos
+  // live as long as the snapshot.
+  void FindNodes(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
   // Every known node, in no particular order.
   std::vector<const NodeInfo*> Nodes() const;
   // Use by pods bound to `node_name`, known node or not; nullptr when none.
@@ -68,6 +129,9 @@ class ClusterSnapshot {
   NameMap<std::shared_ptr<const NodeEntry>> nodes_;
   NameMap<std::shared_ptr<const NodeUse>> use_;
   NameMap<std::shared_ptr<const PodUse>> pods_;
+  // Over nodes_, built by ClusterStore::Snapshot() when it publishes; FindNode and FindNodes
+  // read only this. The store's working state has none (it never looks nodes up by it).
+  NodeNameIndex index_;
 };
 
 // Thread-safe. Writers serialize on a mutex; Snapshot() returns the latest state, building a new

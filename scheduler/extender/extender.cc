@@ -55,17 +55,21 @@ struct Extender::RejectionMemo {
   std::vector<Entry> entries;
 };
 
+bool Extender::RejectAsBefore(const EpcFitKey& key, std::string_view name,
+                              const RejectionMemo& memo, FilterOutcome& out) {
+  for (const RejectionMemo::Entry& e : memo.entries) {
+    if (e.key == key) {
+      AddRejection(out, name, e.reason, e.unresolvable, e.message);
+      return true;
+    }
+  }
+  return false;
+}
+
 void Extender::Reject(const PodInfo& pod, const NodeInfo& node, std::string_view name,
                       RejectionMemo& memo, FilterOutcome& out) const {
   const std::optional<EpcFitKey> key = predicate_.FitKey(node);
-  if (key) {
-    for (const RejectionMemo::Entry& e : memo.entries) {
-      if (e.key == *key) {
-        AddRejection(out, name, e.reason, e.unresolvable, e.message);
-        return;
-      }
-    }
-  }
+  if (key && RejectAsBefore(*key, name, memo, out)) return;
   FitResult fit = predicate_.Fit(pod, node);
   const std::string_view reason =
       fit.failures.empty() ? std::string_view("unknown") : fit.failures.front().reason;
@@ -81,15 +85,23 @@ void Extender::Reject(const PodInfo& pod, const NodeInfo& node, std::string_view
 
 namespace {
 
-// Names mode looks up thousands of nodes in the snapshot, each lookup a few dependent cache
-// misses (bucket, entry, key, node info) and little work per node. Looking all of them up in a
-// loop that does nothing else lets the CPU overlap the misses of consecutive lookups; the checks
-// then run over the found infos, fetched a few nodes ahead.
-std::vector<const NodeInfo*> FindNodes(const ClusterSnapshot& snapshot,
-                                       const std::vector<std::string_view>& names) {
-  std::vector<const NodeInfo*> infos(names.size());
-  for (size_t i = 0; i < names.size(); ++i) infos[i] = snapshot.FindNode(names[i]);
-  return infos;
+// Names mode looks up thousands of nodes in the snapshot with little work per node: all names
+// are looked up in one batch (ClusterSnapshot::FindNodes overlaps the lookups' cache misses).
+// The found nodes carry the fields the extender's checks and score read (IndexedNode::epc), so
+// the checks run without touching the NodeInfos; a predicate that reads more (not the
+// extender's) reads the infos, fetched a few nodes ahead.
+std::vector<IndexedNode> FindNodes(const ClusterSnapshot& snapshot,
+                                   const std::vector<std::string_view>& names) {
+  std::vector<IndexedNode> nodes(names.size());
+  snapshot.FindNodes(names, nodes);
+  return nodes;
+}
+
+// The key of a node with `held` more EPC requested (what FitKey gives for WithHeld's copy).
+EpcFitKey WithHeldKey(const IndexedNode& node, int64_t held) {
+  EpcFitKey key = node.epc;
+  key.epc_requested_bytes += held;
+  return key;
 }
 
 constexpr size_t kPrefetchAhead = 8;
@@ -200,19 +212,33 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   if (out.answer.names_mode) {
     const auto& names = *args.node_names;
     out.answer.passing_node_names.reserve(names.size());
-    const std::vector<const NodeInfo*> infos = FindNodes(*snapshot, names);
+    const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
+    const bool keyed = predicate_.Keyed();
+    // What Predicate::Fits(pod, key) checks, reused for every node (AssignEpcFitKey).
+    NodeInfo keyed_node;
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string_view name = names[i];
-      const NodeInfo* info = infos[i];
-      if (i + kPrefetchAhead < infos.size()) Prefetch(infos[i + kPrefetchAhead]);
-      if (info == nullptr) {
+      const IndexedNode& node = found[i];
+      if (node.info == nullptr) {
         AddRejection(out, name, kReasonUnknownNode, false,
                      out.answer.Keep(UnknownNodeMessage(name)));
         continue;
       }
-      if (FilterNode(pod, *info, held_on(name), name, memo, out)) {
-        out.answer.passing_node_names.push_back(name);
+      const int64_t held = held_on(name);
+      bool fits = false;
+      if (keyed) {
+        // Decided on the key alone; only a rejection not seen before reads the NodeInfo (for
+        // its message).
+        const EpcFitKey key = WithHeldKey(node, held);
+        fits = predicate_.Fits(pod, AssignEpcFitKey(keyed_node, key));
+        if (!fits && !RejectAsBefore(key, name, memo, out)) {
+          WithHeld(*node.info, held, [&](const NodeInfo& n) { Reject(pod, n, name, memo, out); });
+        }
+      } else {
+        if (i + kPrefetchAhead < found.size()) Prefetch(found[i + kPrefetchAhead].info);
+        fits = FilterNode(pod, *node.info, held, name, memo, out);
       }
+      if (fits) out.answer.passing_node_names.push_back(name);
     }
     // This pod's EPC is held on every node it passed.
     reservations_.Hold(uid, pod.request.epc_bytes,
@@ -245,7 +271,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   return out;
 }
 
-std::vector<HostPriority> Extender::Prioritize(const ExtenderArgs& args) const {
+Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   const PodInfo pod = MakePodInfo(args.pod, store_.epc());
   std::shared_ptr<const ClusterSnapshot> snapshot = store_.Snapshot();
   const auto lock = LockReservations(*snapshot);
@@ -255,29 +281,33 @@ std::vector<HostPriority> Extender::Prioritize(const ExtenderArgs& args) const {
     return others ? reservations_.HeldOn(node, uid) : 0;
   };
   auto score = [&](const NodeInfo& n) { return predicate_.Score(pod, n); };
-  std::vector<HostPriority> out;
+  Priorities out;
   if (args.names_mode()) {
     const auto& names = *args.node_names;
-    out.reserve(names.size());
-    const std::vector<const NodeInfo*> infos = FindNodes(*snapshot, names);
+    out.hosts.reserve(names.size());
+    const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
     for (size_t i = 0; i < names.size(); ++i) {
-      const NodeInfo* info = infos[i];
-      if (i + kPrefetchAhead < infos.size()) Prefetch(infos[i + kPrefetchAhead]);
-      out.push_back(
-          {std::string(names[i]), info == nullptr ? 0 : WithHeld(*info, held_on(names[i]), score)});
+      const IndexedNode& node = found[i];
+      // Score reads only what the key holds.
+      out.hosts.push_back(
+          {names[i],
+           node.info == nullptr ? 0 : predicate_.Score(pod, WithHeldKey(node, held_on(names[i])))});
     }
     return out;
   }
-  out.reserve(args.nodes->size());
+  out.hosts.reserve(args.nodes->size());
   for (size_t i = 0; i < args.nodes->size(); ++i) {
     const WireNode& node = (*args.nodes)[i];
     if (!node.decoded.error.empty()) {
-      out.push_back({NodeKey(node, i), 0});
+      const std::string_view key = node.decoded.node.name.empty()
+                                       ? out.Keep(NodeKey(node, i))
+                                       : std::string_view(node.decoded.node.name);
+      out.hosts.push_back({key, 0});
       continue;
     }
     const std::string& name = node.decoded.node.name;
     const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    out.push_back({name, WithHeld(info, held_on(name), score)});
+    out.hosts.push_back({name, WithHeld(info, held_on(name), score)});
   }
   return out;
 }

@@ -72,7 +72,8 @@ class Extender {
   const NodeProjection& node_projection() const { return projection_; }
 
   FilterOutcome Filter(const ExtenderArgs& args);
-  std::vector<HostPriority> Prioritize(const ExtenderArgs& args) const;
+  // The answer refers to `args` (node names): keep them alive while it is used.
+  Priorities Prioritize(const ExtenderArgs& args) const;
   std::vector<MetaVictimsAnswer> Preempt(const ExtenderPreemptionArgs& args) const;
   // The ExtenderBindingResult's Error: empty on success.
   std::string Bind(const ExtenderBindingArgs& args);
@@ -99,6 +100,9 @@ class Extender {
   // `out` when not.
   bool FilterNode(const PodInfo& pod, const NodeInfo& info, int64_t held, std::string_view name,
                   RejectionMemo& memo, FilterOutcome& out) const;
+  // Records the rejection of a node with this key if the memo has one; false if not.
+  static bool RejectAsBefore(const EpcFitKey& key, std::string_view name, const RejectionMemo& memo,
+                             FilterOutcome& out);
   // Records why the pod does not fit the node, reusing a rejection of an equal node from `memo`.
   void Reject(const PodInfo& pod, const NodeInfo& node, std::string_view name, RejectionMemo& memo,
               FilterOutcome& out) const;

@@ -8,7 +8,8 @@ namespace epc {
 
 namespace {
 
-size_t HashName(std::string_view name) { return std::hash<std::string_view>{}(name); }
+// The snapshot's name hash: a filter holds a few thousand names per call, hashed once each.
+size_t HashName(std::string_view name) { return NodeNameIndex::Hash(name); }
 
 }  // namespace
 
@@ -22,12 +23,19 @@ NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
   slots_.assign(std::bit_ceil(names.size() * 2), 0);
   const size_t mask = slots_.size() - 1;
   for (std::string_view name : names) {
-    if (contains(name)) continue;  // listed twice
+    // One probe finds either the name (listed twice: kept once) or where it goes.
+    size_t slot = HashName(name) & mask;
+    bool listed = false;
+    for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
+      if (At(slots_[slot]) == name) {
+        listed = true;
+        break;
+      }
+    }
+    if (listed) continue;
     const uint32_t at = starts_.back();
     if (!name.empty()) std::memcpy(text_.get() + at, name.data(), name.size());
     starts_.push_back(static_cast<uint32_t>(at + name.size()));
-    size_t slot = HashName(name) & mask;
-    while (slots_[slot] != 0) slot = (slot + 1) & mask;
     slots_[slot] = static_cast<uint32_t>(starts_.size() - 1);  // name index + 1
     ++size_;
   }

@@ -469,8 +469,8 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);
         return;
       }
-      std::vector<HostPriority> scores = extender_.Prioritize(*args);
-      answer = EncodePriorities(scores);
+      Priorities scores = extender_.Prioritize(*args);
+      answer = EncodePriorities(scores.hosts);
       detail = "pod " + args->pod.namespace_name + "/" + args->pod.name + ": " +
                std::to_string(scores.size()) + " nodes scored";
       break;

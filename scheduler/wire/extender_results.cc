@@ -1,7 +1,13 @@
 #include "scheduler/wire/extender_results.h"
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace epc {
 
@@ -37,16 +43,49 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
+// The JSON text of the last few distinct values, by where their text lies: a filter answer
+// rejects thousands of nodes with a handful of messages, each one string the answer shares
+// between nodes (FilterAnswer::texts), so each is escaped once instead of once per node.
+class EncodedValues {
+ public:
+  void Append(std::string& out, std::string_view value) {
+    for (const Slot& slot : slots_) {
+      if (slot.data == value.data() && slot.size == value.size() && slot.data != nullptr) {
+        out += slot.json;
+        return;
+      }
+    }
+    Slot& slot = slots_[next_];
+    next_ = (next_ + 1) % kSlots;
+    slot.data = value.data();
+    slot.size = value.size();
+    slot.json.clear();
+    AppendJsonString(slot.json, value);
+    out += slot.json;
+  }
+
+ private:
+  static constexpr size_t kSlots = 8;
+  struct Slot {
+    const char* data = nullptr;
+    size_t size = 0;
+    std::string json;
+  };
+  Slot slots_[kSlots];
+  size_t next_ = 0;
+};
+
 void AppendStringMap(std::string& out,
                      const std::vector<std::pair<std::string_view, std::string_view>>& map) {
   out += '{';
   bool first = true;
+  EncodedValues values;
   for (const auto& [key, value] : map) {
     if (!first) out += ',';
     first = false;
     AppendJsonString(out, key);
     out += ':';
-    AppendJsonString(out, value);
+    values.Append(out, value);
   }
   out += '}';
 }
@@ -79,9 +118,69 @@ size_t PlainRunEnd(std::string_view s, size_t i) {
   return i;
 }
 
+uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+#if defined(__SSE2__)
+// Whether any of the 16 bytes at `p` is not plain: a signed compare with 0x20 catches the
+// control characters and every byte from 0x80 (negative as signed) at once.
+bool AnyNotPlain16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i special = _mm_or_si128(
+      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return _mm_movemask_epi8(special) != 0;
+}
+#endif
+
+// Whether every byte of `s` is plain: the usual case for node names and messages, which then
+// go out as they are, copied at once. Tails are read as a last whole block that overlaps bytes
+// already checked.
+bool AllPlain(std::string_view s) {
+  const size_t n = s.size();
+#if defined(__SSE2__)
+  if (n >= 16) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      if (AnyNotPlain16(s.data() + i)) return false;
+    }
+    return i == n || !AnyNotPlain16(s.data() + n - 16);
+  }
+#endif
+  if (n < 8) {
+    for (char c : s) {
+      if (!IsPlain(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+  }
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (AnyNotPlain(Load64(s.data() + i))) return false;
+  }
+  return i == n || !AnyNotPlain(Load64(s.data() + n - 8));
+}
+
+// Writes `text` at `at` and returns the position after it.
+char* Put(char* at, std::string_view text) {
+  std::memcpy(at, text.data(), text.size());
+  return at + text.size();
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  if (AllPlain(s)) {
+    const size_t at = out.size();
+    out.resize(at + s.size() + 2);
+    char* w = out.data() + at;
+    *w++ = '"';
+    w = Put(w, s);
+    *w = '"';
+    return;
+  }
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
@@ -188,12 +287,31 @@ std::string EncodePriorities(const std::vector<HostPriority>& priorities) {
   out += '[';
   bool first = true;
   for (const auto& p : priorities) {
+    if (AllPlain(p.host)) {
+      // The whole element written at once: `,{"Host":"name","Score":n}`.
+      constexpr std::string_view kHost = "{\"Host\":\"";
+      constexpr std::string_view kScore = "\",\"Score\":";
+      constexpr size_t kDigits = 20;  // int64_t
+      const size_t at = out.size();
+      out.resize(at + 1 + kHost.size() + p.host.size() + kScore.size() + kDigits + 1);
+      char* w = out.data() + at;
+      if (!first) *w++ = ',';
+      first = false;
+      w = Put(w, kHost);
+      w = Put(w, p.host);
+      w = Put(w, kScore);
+      w = std::to_chars(w, w + kDigits, p.score).ptr;
+      *w++ = '}';
+      out.resize(static_cast<size_t>(w - out.data()));
+      continue;
+    }
     if (!first) out += ',';
     first = false;
     out += "{\"Host\":";
     AppendJsonString(out, p.host);
     out += ",\"Score\":";
-    out += std::to_string(p.score);
+    char digits[24];
+    out.append(digits, std::to_chars(std::begin(digits), std::end(digits), p.score).ptr);
     out += '}';
   }
   out += ']';

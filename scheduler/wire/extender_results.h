@@ -41,8 +41,26 @@ struct FilterAnswer {
 };
 
 struct HostPriority {
-  std::string host;
+  // A view: into the request the priorities were computed for, or into Priorities::texts.
+  std::string_view host;
   int64_t score = 0;
+};
+
+// The priorities of one prioritize call. The hosts are views (a names-mode request's names),
+// not a std::string per node; `texts` owns the few names made up here (nameless nodes).
+struct Priorities {
+  std::vector<HostPriority> hosts;
+  // Each string is a heap object of its own, so moving the answer keeps the views valid.
+  std::vector<std::unique_ptr<const std::string>> texts;
+
+  std::string_view Keep(std::string text) {
+    texts.push_back(std::make_unique<const std::string>(std::move(text)));
+    return *texts.back();
+  }
+  size_t size() const { return hosts.size(); }
+  const HostPriority& operator[](size_t i) const { return hosts[i]; }
+  auto begin() const { return hosts.begin(); }
+  auto end() const { return hosts.end(); }
 };
 
 struct MetaVictimsAnswer {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <vector>
+
 #include "tests/testing/builders.h"
 
 namespace epc {
@@ -363,6 +366,58 @@ TEST_F(FitTest, EqualFitKeysGiveEqualResults) {
     EXPECT_EQ(ra.Message(), rb.Message()) << mib;
     EXPECT_EQ(ra.verdict(), rb.verdict()) << mib;
   }
+}
+
+// Fits() and Score() of a key answer as Fits() and Score() of any node with that key, under
+// every policy and strategy the extender may run with.
+TEST_F(FitTest, KeyedFitsAndScoreMatchTheNodes) {
+  predicate_.checks = CheckSet::Extender();
+  ASSERT_TRUE(predicate_.Keyed());
+  const std::vector<NodeInfo> nodes = {
+      Info(AzureSgxNode("a")),
+      Info(AzureSgxNode("b"), Used(PodBuilder("x").Request(kAzureEpc, "160").Build())),
+      Info(AzureSgxNode("c", "16"), Used(PodBuilder("x").Request(kAzureEpc, "20").Build())),
+      Info(IntelSgxNode("d")),
+      Info(GeneralNode("e")),
+      Info(NodeBuilder("f").Build()),  // no pool
+  };
+  const std::vector<Pod> pods = {PodBuilder("p").Request("cpu", "1").Build(),
+                                 PodBuilder("p").Request(kAzureEpc, "4").Build(),
+                                 PodBuilder("p").Request(kAzureEpc, "10").Build(),
+                                 PodBuilder("p").Request(kAzureEpc, "200").Build()};
+  NodeInfo scratch;
+  for (GeneralPodPolicy general :
+       {GeneralPodPolicy::kDeny, GeneralPodPolicy::kPenalize, GeneralPodPolicy::kAllow}) {
+    for (ScoringStrategy strategy : {ScoringStrategy::kBinpack, ScoringStrategy::kSpread}) {
+      predicate_.policy = {general, strategy};
+      for (const Pod& p : pods) {
+        const PodInfo pod = MakePodInfo(p, epc_);
+        for (const NodeInfo& node : nodes) {
+          const EpcFitKey key = EpcFitKeyOf(node);
+          ASSERT_EQ(predicate_.FitKey(node), key);
+          EXPECT_EQ(predicate_.Fits(pod, key), predicate_.Fits(pod, node)) << node.node->name;
+          EXPECT_EQ(predicate_.Score(pod, key), predicate_.Score(pod, node)) << node.node->name;
+          // One node reused for many keys (as the extender's filter does) answers the same.
+          EXPECT_EQ(predicate_.Fits(pod, AssignEpcFitKey(scratch, key)), predicate_.Fits(pod, node))
+              << node.node->name;
+          EXPECT_EQ(EpcFitKeyOf(scratch), key);
+        }
+      }
+    }
+  }
+}
+
+TEST_F(FitTest, KeyedFitsNeedsTheExtendersChecks) {
+  const PodInfo pod = MakePodInfo(PodBuilder("p").Request(kAzureEpc, "4").Build(), epc_);
+  const EpcFitKey key = EpcFitKeyOf(Info(AzureSgxNode("a")));
+  predicate_.checks = {Check::kEpcFit};
+  EXPECT_TRUE(predicate_.Keyed());
+  EXPECT_TRUE(predicate_.Fits(pod, key));
+  predicate_.checks = CheckSet::All();
+  EXPECT_FALSE(predicate_.Keyed());
+  EXPECT_THROW(predicate_.Fits(pod, key), std::logic_error);
+  // Score reads only the key whatever the checks.
+  EXPECT_EQ(predicate_.Score(pod, key), predicate_.Score(pod, Info(AzureSgxNode("a"))));
 }
 
 }  // namespace

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "tests/testing/builders.h"
 
 namespace epc {
@@ -103,6 +108,133 @@ TEST_F(ClusterStoreTest, NodeUpdateKeepsRequested) {
   EXPECT_EQ(info->requested.epc_bytes, 10 * kMiB);
   EXPECT_EQ(info->allocatable.epc_bytes, 112 * kMiB);
   EXPECT_EQ(info->node->labels.at("x"), "y");
+}
+
+// NodeNameIndex, by itself: what FindNode and FindNodes answer from.
+class NodeNameIndexTest : public ::testing::Test {
+ protected:
+  // Infos told apart by their requested EPC (i + 1 bytes for infos_[i]).
+  NodeNameIndexTest() : infos_(2000) {
+    for (size_t i = 0; i < infos_.size(); ++i) {
+      infos_[i].requested.epc_bytes = static_cast<int64_t>(i) + 1;
+      infos_[i].allocatable.epc_bytes = 1000;
+      infos_[i].pool.confidential = i % 2 == 0;
+    }
+  }
+  std::vector<NodeInfo> infos_;
+};
+
+TEST_F(NodeNameIndexTest, EmptyIndexFindsNothing) {
+  const NodeNameIndex index;
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.Find("a"), nullptr);
+  EXPECT_EQ(index.Find(""), nullptr);
+  const std::vector<std::string_view> names = {"a", "b"};
+  std::vector<IndexedNode> out(2, IndexedNode{&infos_[0], {}});
+  index.FindAll(names, out);
+  EXPECT_EQ(out[0].info, nullptr);
+  EXPECT_EQ(out[1].info, nullptr);
+  const NodeNameIndex built_empty(std::span<const NodeNameIndex::Entry>{});
+  EXPECT_EQ(built_empty.Find("a"), nullptr);
+}
+
+TEST_F(NodeNameIndexTest, FindsPresentNamesOfEveryLengthAndNotAbsentOnes) {
+  // Every length from 0 to 40 (the hash reads 8, 4 and fewer bytes differently), names that
+  // differ only in the last byte, and many names so that probe sequences get long.
+  std::vector<std::string> names;
+  for (size_t len = 0; len <= 40; ++len) names.push_back(std::string(len, 'n'));
+  for (size_t len = 1; len <= 40; ++len) names.push_back(std::string(len - 1, 'n') + 'm');
+  while (names.size() < infos_.size()) names.push_back("aks-pool-" + std::to_string(names.size()));
+  std::vector<NodeNameIndex::Entry> entries;
+  for (size_t i = 0; i < names.size(); ++i) entries.push_back({names[i], &infos_[i]});
+  const NodeNameIndex index(entries);
+  ASSERT_EQ(index.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const IndexedNode* node = index.Find(names[i]);
+    ASSERT_NE(node, nullptr) << names[i];
+    EXPECT_EQ(node->info, &infos_[i]);
+    EXPECT_EQ(node->epc, EpcFitKeyOf(infos_[i]));
+  }
+  for (std::string_view absent :
+       {"aks-pool-", "aks-pool-2000", "aks-pool-99x", "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+        "x", "mn", "aks-pool-100 "}) {
+    EXPECT_EQ(index.Find(absent), nullptr) << absent;
+  }
+  EXPECT_NE(index.Find(""), nullptr);  // length 0 is one of the names
+
+  // FindAll answers as Find, in request order, with absent and repeated names mixed in.
+  std::vector<std::string_view> asked;
+  for (size_t i = 0; i < names.size(); i += 3) {
+    asked.push_back(names[i]);
+    asked.push_back(i % 2 == 0 ? "ghost" : "aks-pool-x");
+    asked.push_back(names[i / 2]);
+  }
+  std::vector<IndexedNode> out(asked.size());
+  index.FindAll(asked, out);
+  for (size_t i = 0; i < asked.size(); ++i) {
+    const IndexedNode* expected = index.Find(asked[i]);
+    if (expected == nullptr) {
+      EXPECT_EQ(out[i].info, nullptr) << asked[i];
+    } else {
+      EXPECT_EQ(out[i].info, expected->info) << asked[i];
+      EXPECT_EQ(out[i].epc, expected->epc) << asked[i];
+    }
+  }
+}
+
+TEST_F(NodeNameIndexTest, DuplicateNamesKeepTheFirst) {
+  const std::vector<NodeNameIndex::Entry> entries = {
+      {"a", &infos_[0]}, {"b", &infos_[1]}, {"a", &infos_[2]}, {"b", &infos_[3]}};
+  const NodeNameIndex index(entries);
+  EXPECT_EQ(index.size(), 2u);
+  EXPECT_EQ(index.Find("a")->info, &infos_[0]);
+  EXPECT_EQ(index.Find("b")->info, &infos_[1]);
+}
+
+TEST_F(NodeNameIndexTest, NamesAreCopied) {
+  std::string name = "sgx-0";
+  const NodeNameIndex index(std::vector<NodeNameIndex::Entry>{{name, &infos_[0]}});
+  name = "sgx-1";
+  EXPECT_NE(index.Find("sgx-0"), nullptr);
+  EXPECT_EQ(index.Find("sgx-1"), nullptr);
+}
+
+TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
+  const std::vector<std::string_view> names = {"sgx-0", "sgx-1", "ghost", "sgx-0"};
+  std::vector<IndexedNode> out(names.size());
+  auto snap = store_.Snapshot();
+  snap->FindNodes(names, out);
+  EXPECT_EQ(out[0].info, snap->FindNode("sgx-0"));
+  EXPECT_EQ(out[1].info, nullptr);
+  EXPECT_EQ(out[2].info, nullptr);
+  EXPECT_EQ(out[3].info, out[0].info);
+  EXPECT_EQ(out[0].epc.epc_allocatable_bytes, 168 * kMiB);
+  EXPECT_EQ(out[0].epc.epc_requested_bytes, 0);
+
+  store_.UpsertNode(NodeBuilder("sgx-1").Allocatable(kAzureEpc, "64").Build());
+  store_.UpsertPod(PodBuilder("a").Request(kAzureEpc, "10").OnNode("sgx-0").Build());
+  auto later = store_.Snapshot();
+  later->FindNodes(names, out);
+  ASSERT_NE(out[1].info, nullptr);
+  EXPECT_EQ(out[1].info, later->FindNode("sgx-1"));
+  EXPECT_EQ(out[1].epc.epc_allocatable_bytes, 64 * kMiB);
+  EXPECT_EQ(out[0].epc.epc_requested_bytes, 10 * kMiB);
+  EXPECT_EQ(out[0].epc, EpcFitKeyOf(*later->FindNode("sgx-0")));
+  // The earlier snapshot is unchanged.
+  EXPECT_EQ(snap->FindNode("sgx-1"), nullptr);
+  EXPECT_EQ(snap->FindNode("sgx-0")->requested.epc_bytes, 0);
+
+  store_.DeleteNode("sgx-0");
+  auto last = store_.Snapshot();
+  last->FindNodes(names, out);
+  EXPECT_EQ(out[0].info, nullptr);
+  EXPECT_EQ(out[3].info, nullptr);
+  EXPECT_NE(out[1].info, nullptr);
+  EXPECT_EQ(last->FindNode("sgx-0"), nullptr);
+
+  store_.ReplaceNodes({});
+  EXPECT_EQ(store_.Snapshot()->FindNode("sgx-1"), nullptr);
+  EXPECT_EQ(store_.Snapshot()->node_count(), 0u);
 }
 
 }  // namespace

@@ -234,7 +234,7 @@ TEST_F(ExtenderTest, PrioritizeScoresEveryGivenNode) {
   auto args =
       Args(testing::NamesModeArgs(PodJson(EpcPod("web", "u1", "10")), {"sgx-0", "sgx-1", "ghost"}));
   ASSERT_TRUE(args.ok());
-  std::vector<HostPriority> scores = extender.Prioritize(*args);
+  Priorities scores = extender.Prioritize(*args);
   ASSERT_EQ(scores.size(), 3u);
   EXPECT_EQ(scores[0].host, "sgx-0");
   EXPECT_EQ(scores[1].host, "sgx-1");
@@ -253,7 +253,7 @@ TEST_F(ExtenderTest, PrioritizeScoresEveryGivenNode) {
   auto full = Args(testing::FullModeArgs(PodJson(EpcPod("web", "u1", "10")),
                                          {NodeJson(SgxNode("sgx-0")), NodeJson(SgxNode("sgx-2"))}));
   ASSERT_TRUE(full.ok());
-  std::vector<HostPriority> spread_scores = spreader.Prioritize(*full);
+  Priorities spread_scores = spreader.Prioritize(*full);
   ASSERT_EQ(spread_scores.size(), 2u);
   EXPECT_LT(spread_scores[0].score, spread_scores[1].score);
 }

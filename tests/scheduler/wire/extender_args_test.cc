@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +60,35 @@ TEST(ExtenderArgs, DecodesTheNamesModeExample) {
   EXPECT_EQ(*args->node_names,
             (std::vector<std::string_view>{"aks-sgxpool-0", "aks-sgxpool-1", "aks-generalpool-0"}));
   EXPECT_EQ(args->pod.name, "enclave-web-7d9f8");
+}
+
+// Names with and without escapes, of every length up to 20, with whitespace between tokens: each
+// decodes to its JSON string value; the plain ones are views into the body itself.
+TEST(ExtenderArgs, NodeNamesDecodeToTheirStringValues) {
+  const std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  std::vector<std::string> texts = {R"("")",
+                                    R"("a\"b")",
+                                    R"("tab\there")",
+                                    R"("\u00e9t\u00e9")",
+                                    "\"\xc3\xa9t\xc3\xa9\"",
+                                    R"("back\\slash")",
+                                    R"("sl\/ash")",
+                                    R"("x\\")"};
+  for (size_t len = 1; len <= 20; ++len) texts.push_back("\"" + std::string(len, 'n') + "\"");
+  std::string list;
+  for (const std::string& t : texts) list += (list.empty() ? " " : " ,\n ") + t + "  ";
+  RequestBuffer body(R"({"Pod": )" + pod + R"(, "NodeNames": [)" + list + "]}");
+  Result<ExtenderArgs> args = Decode(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  ASSERT_EQ(args->node_names->size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string expected = nlohmann::json::parse(texts[i]).get<std::string>();
+    const std::string_view name = (*args->node_names)[i];
+    EXPECT_EQ(name, expected) << texts[i];
+    const bool in_body = name.data() >= body.text().data() &&
+                         name.data() + name.size() <= body.text().data() + body.size();
+    EXPECT_EQ(in_body, texts[i].find('\\') == std::string::npos) << texts[i];
+  }
 }
 
 TEST(ExtenderArgs, KeysMatchInAnyCasingAndOrder) {

@@ -107,6 +107,29 @@ TEST(JsonString, LongRunsWithEscapesAtEveryOffset) {
       EXPECT_EQ(out, reference(s)) << static_cast<int>(special) << " at " << at;
     }
   }
+  // Every length up to 40 (the plain check reads 16, 8 and single bytes, tails overlapping),
+  // with one special byte at every offset, appended after earlier text.
+  for (size_t len = 0; len <= 40; ++len) {
+    const std::string plain = base.substr(0, len);
+    std::string out = "x";
+    AppendJsonString(out, plain);
+    EXPECT_EQ(out, "x" + reference(plain)) << len;
+    for (size_t at = 0; at < len; ++at) {
+      for (char special : {'"', '\\', '\x01', '\x1f'}) {
+        std::string s = plain;
+        s[at] = special;
+        out = "x";
+        AppendJsonString(out, s);
+        EXPECT_EQ(out, "x" + reference(s)) << len << " " << at;
+      }
+      std::string s = plain;
+      s[at] = '\x80';  // a stray continuation byte
+      out.clear();
+      AppendJsonString(out, s);
+      EXPECT_EQ(json::parse(out).get<std::string>(),
+                plain.substr(0, at) + "\xef\xbf\xbd" + plain.substr(at + 1));
+    }
+  }
   std::string out;
   AppendJsonString(out, base + "\xc3\xa9" + base);  // UTF-8 after a long run
   EXPECT_EQ(json::parse(out).get<std::string>(), base + "\xc3\xa9" + base);
@@ -116,6 +139,52 @@ TEST(Priorities, BareArrayOfHostAndScore) {
   EXPECT_EQ(EncodePriorities({{"a", 10}, {"b\"", 0}}),
             R"([{"Host":"a","Score":10},{"Host":"b\"","Score":0}])");
   EXPECT_EQ(EncodePriorities({}), "[]");
+}
+
+// Plain hosts are written in one piece, others escaped: the same JSON either way, in any mix.
+TEST(Priorities, PlainAndEscapedHostsAndAnyScore) {
+  const std::string long_name = "aks-confpool-12345678-vmss000123";
+  const std::vector<HostPriority> hosts = {{long_name, 10},
+                                           {"", 0},
+                                           {"tab\there", -3},
+                                           {"\xc3\xa9t\xc3\xa9", 9223372036854775807LL},
+                                           {"bad\xff", -9223372036854775807LL - 1},
+                                           {"n", 7}};
+  std::string expected = "[";
+  for (const HostPriority& h : hosts) {
+    if (expected.size() > 1) expected += ',';
+    expected += "{\"Host\":";
+    AppendJsonString(expected, h.host);
+    expected += ",\"Score\":" + std::to_string(h.score) + "}";
+  }
+  expected += "]";
+  EXPECT_EQ(EncodePriorities(hosts), expected);
+  const json parsed = json::parse(EncodePriorities(hosts));
+  EXPECT_EQ(parsed[0]["Host"], long_name);
+  EXPECT_EQ(parsed[3]["Score"], 9223372036854775807LL);
+}
+
+// Many nodes share a few reason strings (views of the same text); each is encoded the same
+// every time, and a different string with equal text or a prefix is not mistaken for it.
+TEST(FilterResult, SharedReasonsEncodeAsEach) {
+  FilterAnswer answer;
+  answer.names_mode = true;
+  const std::string_view a = answer.Keep("insufficient EPC: \"quoted\"");
+  const std::string_view b = answer.Keep("no EPC");
+  const std::string_view b2 = answer.Keep("no EPC");
+  const std::string_view prefix = a.substr(0, 5);
+  std::vector<std::string_view> reasons;
+  for (int i = 0; i < 12; ++i) {
+    for (std::string_view r : {a, b, b2, prefix}) reasons.push_back(r);
+  }
+  json expected = json::object();
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    const std::string name = "node-" + std::to_string(i);
+    answer.failed.emplace_back(answer.Keep(name), reasons[i]);
+    expected[name] = std::string(reasons[i]);
+  }
+  const json parsed = json::parse(EncodeFilterResult(answer));
+  EXPECT_EQ(parsed["FailedNodes"], expected);
 }
 
 TEST(Preemption, MetaVictims) {
