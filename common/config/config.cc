@@ -29,6 +29,7 @@
 #include "common/config/yaml_walker.h"
 #include "common/model/quantity.h"
 #include "common/model/selectors.h"
+#include "common/util/file.h"
 
 namespace epc {
 namespace {
@@ -945,19 +946,9 @@ Result<Config> ParseConfig(std::string_view yaml_text, std::string_view source) 
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return Error{"cannot read config file " + path + ": " + std::strerror(errno)};
-  }
-  std::string text;
-  char buffer[65536];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
-  const bool failed = std::ferror(file) != 0;
-  const int error = errno;
-  std::fclose(file);
-  if (failed) return Error{"cannot read config file " + path + ": " + std::strerror(error)};
-  return ParseConfig(text, path);
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text) return Error{"cannot read config file " + path + ": " + text.error()};
+  return ParseConfig(*text, path);
 }
 
 }  // namespace epc

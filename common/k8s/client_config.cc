@@ -4,10 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
+
+#include "common/util/file.h"
 
 extern char** environ;
 
@@ -15,11 +15,9 @@ namespace epc {
 namespace {
 
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot read " + path};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text) return Error{"cannot read " + path + ": " + text.error()};
+  return text;
 }
 
 Result<std::string> Base64Decode(const std::string& in, const std::string& what) {

@@ -1,12 +1,11 @@
 #include "scheduler/state/state_file.h"
 
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <simdjson.h>
 
 #include "common/k8s/decode.h"
+#include "common/util/file.h"
 #include "scheduler/wire/extender_args.h"
 
 namespace epc {
@@ -90,11 +89,9 @@ Result<StateFileSummary> LoadStateJson(std::string_view json, std::string_view s
 }
 
 Result<StateFileSummary> LoadStateFile(const std::string& path, ClusterStore& store) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot open the state file"};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return LoadStateJson(text.str(), path, store);
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text) return Error{path + ": cannot open the state file: " + text.error()};
+  return LoadStateJson(*text, path, store);
 }
 
 }  // namespace epc
