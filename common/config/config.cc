@@ -287,6 +287,36 @@ void ParseExtender(const Value& v, ExtenderConfig& out) {
 // ---- autoscaler ----
 
 // A Kubernetes quantity ("500m", "10", 2.5) as int64 milli-units, as the HPA reads targets.
+// One member of a Kubernetes discriminated union (a `type` field naming which of several keys
+// is set), and where that key was found, if it was.
+template <typename Type>
+struct UnionMember {
+  Type type;
+  std::string_view type_name;
+  std::string_view key;
+  const std::optional<Value>& field;
+};
+
+// Exactly the member `type` names is set: others fail at their key, a missing one at its path.
+template <typename Type, size_t N>
+void CheckUnionMembers(const Value& v, Type type, const UnionMember<Type> (&members)[N]) {
+  std::string_view type_name;
+  for (const UnionMember<Type>& m : members) {
+    if (m.type == type) type_name = m.type_name;
+  }
+  for (const UnionMember<Type>& m : members) {
+    if (m.type != type && m.field) {
+      m.field->Fail("must not be set when type is " + std::string(type_name));
+    }
+  }
+  for (const UnionMember<Type>& m : members) {
+    if (m.type == type && !m.field) {
+      v.FailAt(v.mark(), v.path() + "." + std::string(m.key),
+               "is required when type is " + std::string(type_name));
+    }
+  }
+}
+
 int64_t ParseMilliQuantity(const Value& v, bool allow_zero) {
   if (!v.node().IsScalar())
     v.Fail("expected a quantity like \"500m\" or \"10\", got " + Describe(v.node()));
@@ -329,32 +359,12 @@ void ParseMetricTarget(
          value = f;
        }},
   });
-  struct Member {
-    HpaMetricTargetType type;
-    std::string_view type_name;
-    std::string_view key;
-    const std::optional<Value>& field;
-  };
-  const Member members[] = {
+  const UnionMember<HpaMetricTargetType> members[] = {
       {HpaMetricTargetType::kUtilization, "Utilization", "averageUtilization", utilization},
       {HpaMetricTargetType::kAverageValue, "AverageValue", "averageValue", average_value},
       {HpaMetricTargetType::kValue, "Value", "value", value},
   };
-  std::string_view type_name;
-  for (const Member& m : members) {
-    if (m.type == out.type) type_name = m.type_name;
-  }
-  for (const Member& m : members) {
-    if (m.type != out.type && m.field) {
-      m.field->Fail("must not be set when type is " + std::string(type_name));
-    }
-  }
-  for (const Member& m : members) {
-    if (m.type == out.type && !m.field) {
-      v.FailAt(v.mark(), v.path() + "." + std::string(m.key),
-               "is required when type is " + std::string(type_name));
-    }
-  }
+  CheckUnionMembers(v, out.type, members);
 }
 
 // metric (MetricIdentifier): the name; selectors are replaced by the PromQL `query`.
@@ -482,33 +492,13 @@ void ParseMetricSpec(const Value& v, HpaMetricSpec& out, std::optional<Value>& p
          f.Fail("ContainerResource metrics are not supported; use a Resource metric");
        }},
   });
-  struct Member {
-    HpaMetricSourceType type;
-    std::string_view type_name;
-    std::string_view key;
-    const std::optional<Value>& field;
-  };
-  const Member members[] = {
+  const UnionMember<HpaMetricSourceType> members[] = {
       {HpaMetricSourceType::kResource, "Resource", "resource", resource},
       {HpaMetricSourceType::kPods, "Pods", "pods", pods},
       {HpaMetricSourceType::kObject, "Object", "object", object},
       {HpaMetricSourceType::kExternal, "External", "external", external},
   };
-  std::string_view type_name;
-  for (const Member& m : members) {
-    if (m.type == out.type) type_name = m.type_name;
-  }
-  for (const Member& m : members) {
-    if (m.type != out.type && m.field) {
-      m.field->Fail("must not be set when type is " + std::string(type_name));
-    }
-  }
-  for (const Member& m : members) {
-    if (m.type == out.type && !m.field) {
-      v.FailAt(v.mark(), v.path() + "." + std::string(m.key),
-               "is required when type is " + std::string(type_name));
-    }
-  }
+  CheckUnionMembers(v, out.type, members);
   switch (out.type) {
     case HpaMetricSourceType::kResource:
       ParseResourceSource(*resource, out.resource.emplace());
