@@ -13,9 +13,10 @@
 // ClusterStore with --nodes nodes and pods bound to them. The transport floor is a second
 // httplib::Server with the same settings (worker pool, TCP_NODELAY, socket options, keep-alive
 // count, payload limit), reading the body through the same ContentReader into the same
-// RequestBuffer, and answering the exact bytes of the real full-mode filter answer, without
-// decoding anything. Full-mode filter requests and floor requests alternate so that machine noise
-// hits both alike.
+// RequestBuffer, and answering the exact bytes of the extender's answer to the same request,
+// without decoding anything. Every series (mode and verb) has its floor, and requests to the two
+// alternate so that machine noise hits both alike: the difference is what the extender's work
+// adds to the transport.
 //
 // Usage: http_load [--nodes N] [--requests K] [--full-requests K] [--verbs filter,prioritize]
 //                  [--modes names,full] [--warmup K] [--accept-encoding gzip|none]
@@ -456,8 +457,8 @@ double Timed(Connection& conn, const std::string& path, std::string_view body,
 }
 
 // One request outside the timing whose answer is checked: 200 and JSON of the expected shape.
-void Check(Connection& conn, const std::string& path, std::string_view body,
-           const std::string& mode, const std::string& verb) {
+Response Check(Connection& conn, const std::string& path, std::string_view body,
+               const std::string& mode, const std::string& verb) {
   Response r = conn.Post(path, body, "", true);
   bool ok = r.status == 200;
   if (ok && verb == "filter") {
@@ -471,10 +472,11 @@ void Check(Connection& conn, const std::string& path, std::string_view body,
     throw std::runtime_error(mode + " " + verb + ": unexpected answer (HTTP " +
                              std::to_string(r.status) + "): " + r.body.substr(0, 300));
   }
+  return r;
 }
 
 void PrintRow(const Series& s) {
-  std::printf("%-6s %-11s %8zu %5zu %10.2f %10.3f %-5s %9.3f %9.3f %9.3f %9.3f\n", s.mode.c_str(),
+  std::printf("%-6s %-17s %8zu %5zu %10.2f %10.3f %-5s %9.3f %9.3f %9.3f %9.3f\n", s.mode.c_str(),
               s.verb.c_str(), s.ms.size(), s.connections,
               static_cast<double>(s.request_bytes) / 1e6,
               static_cast<double>(s.response_bytes) / 1e6,
@@ -505,24 +507,15 @@ int Run(const Options& o) {
   const bool want_full = std::find(o.modes.begin(), o.modes.end(), "full") != o.modes.end();
   const std::string names_body = NamesModeBody(o.nodes);
   const std::string full_body = want_full ? FullModeBody(o.nodes) : std::string();
-
-  // The floor answers the exact bytes and Content-Type the extender answers to the full-mode
-  // filter (asked without Accept-Encoding, so the body is the plain JSON).
-  std::unique_ptr<FloorServer> floor;
-  if (want_full) {
-    Connection conn(*port);
-    Response r = conn.Post("/filter", full_body, "", true);
-    if (r.status != 200) {
-      throw std::runtime_error("full-mode filter: HTTP " + std::to_string(r.status) + ": " +
-                               r.body.substr(0, 300));
-    }
-    floor = std::make_unique<FloorServer>(config.extender, std::move(r.body), r.content_type);
-  }
   std::printf("store: %zu nodes, %zu pods bound; extender worker threads: %d\n\n", o.nodes,
               BoundPodCount(o.nodes), config.extender.worker_threads);
 
+  // Each series runs beside its transport floor: a FloorServer answering the exact bytes and
+  // Content-Type the extender answered to the same request (asked without Accept-Encoding, so
+  // the body is the plain JSON). Requests to the two alternate so that machine noise hits both
+  // alike.
   std::vector<Series> results;
-  Series floor_series;
+  std::vector<Series> floors;
   for (const std::string& mode : o.modes) {
     const bool full = mode == "full";
     const std::string& body = full ? full_body : names_body;
@@ -531,41 +524,38 @@ int Run(const Options& o) {
     for (const std::string& verb : o.verbs) {
       const std::string path = "/" + verb;
       Series series{mode, verb, body.size(), 0, "", {}, 1};
+      Series floor_series{mode, verb + " floor", body.size(), 0, "", {}, 1};
       Connection conn(*port);
-      Check(conn, path, body, mode, verb);
-      const bool with_floor = full && verb == "filter";
-      std::unique_ptr<Connection> floor_conn;
-      if (with_floor) {
-        floor_series = Series{"floor", "filter", body.size(), 0, "", {}, 1};
-        floor_conn = std::make_unique<Connection>(floor->port());
-      }
+      Response answer = Check(conn, path, body, mode, verb);
+      const FloorServer floor(config.extender, std::move(answer.body), answer.content_type);
+      Connection floor_conn(floor.port());
       for (size_t i = 0; i < warmup; ++i) {
         Timed(conn, path, body, o.accept_encoding, series);
-        if (with_floor) Timed(*floor_conn, path, body, o.accept_encoding, floor_series);
+        Timed(floor_conn, path, body, o.accept_encoding, floor_series);
       }
       for (size_t i = 0; i < count; ++i) {
         series.ms.push_back(Timed(conn, path, body, o.accept_encoding, series));
-        if (with_floor) {
-          floor_series.ms.push_back(
-              Timed(*floor_conn, path, body, o.accept_encoding, floor_series));
-        }
+        floor_series.ms.push_back(Timed(floor_conn, path, body, o.accept_encoding, floor_series));
       }
       series.connections += conn.reconnects();
-      if (with_floor) floor_series.connections += floor_conn->reconnects();
+      floor_series.connections += floor_conn.reconnects();
       results.push_back(std::move(series));
+      floors.push_back(std::move(floor_series));
     }
   }
 
-  std::printf("%-6s %-11s %8s %5s %10s %10s %-5s %9s %9s %9s %9s\n", "mode", "verb", "requests",
+  std::printf("%-6s %-17s %8s %5s %10s %10s %-5s %9s %9s %9s %9s\n", "mode", "verb", "requests",
               "conns", "req MB", "resp MB", "enc", "p50 ms", "p90 ms", "p99 ms", "max ms");
-  for (const Series& s : results) PrintRow(s);
-  if (!floor_series.ms.empty()) PrintRow(floor_series);
-  for (const Series& s : results) {
-    if (s.mode == "full" && s.verb == "filter" && !floor_series.ms.empty()) {
-      std::printf("\nfull-mode filter p50 / transport floor p50 = %.2f (%.1f ms / %.1f ms)\n",
-                  Percentile(s.ms, 0.5) / Percentile(floor_series.ms, 0.5), Percentile(s.ms, 0.5),
-                  Percentile(floor_series.ms, 0.5));
-    }
+  for (size_t i = 0; i < results.size(); ++i) {
+    PrintRow(results[i]);
+    PrintRow(floors[i]);
+  }
+  std::printf("\n");
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Series& s = results[i];
+    std::printf("%s-mode %s p50 / transport floor p50 = %.2f (%.3f ms / %.3f ms)\n", s.mode.c_str(),
+                s.verb.c_str(), Percentile(s.ms, 0.5) / Percentile(floors[i].ms, 0.5),
+                Percentile(s.ms, 0.5), Percentile(floors[i].ms, 0.5));
   }
   std::printf("load average after: %s\n", LoadAverage().c_str());
   server.Stop();
