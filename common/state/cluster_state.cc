@@ -7,57 +7,17 @@
 #include <stdexcept>
 
 #include "common/model/pod_request.h"
+#include "common/util/name_hash.h"
 
 namespace epc {
 
 namespace {
-
-constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-
-uint64_t Mix(uint64_t h, uint64_t w) {
-  h = (h ^ w) * kMul;
-  return h ^ (h >> 29);
-}
-
-uint64_t Load64(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-
-uint32_t Load32(const char* p) {
-  uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w;
-}
 
 // How many names ahead FindAll() fetches: enough lookups in flight to hide a miss to memory,
 // few enough that the fetched lines are still in L1 when used.
 constexpr size_t kFetchAhead = 8;
 
 }  // namespace
-
-uint64_t NodeNameIndex::Hash(std::string_view name) {
-  const char* p = name.data();
-  const size_t n = name.size();
-  uint64_t h = kMul ^ n;
-  // The tail is read as whole words that may overlap bytes already mixed in (the length is
-  // mixed in too, so names still hash apart): a variable-length copy into a word would stall
-  // the load on store forwarding.
-  if (n >= 8) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) h = Mix(h, Load64(p + i));
-    if (i < n) h = Mix(h, Load64(p + n - 8));
-  } else if (n >= 4) {
-    h = Mix(h, (uint64_t{Load32(p)} << 32) | Load32(p + n - 4));
-  } else if (n > 0) {
-    const auto byte = [&](size_t i) { return static_cast<uint64_t>(static_cast<uint8_t>(p[i])); };
-    h = Mix(h, (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1));
-  }
-  // Both halves are used (the low bits pick the slot, the high bits are the tag): mix once more.
-  h *= kMul;
-  return h ^ (h >> 32);
-}
 
 NodeNameIndex::NodeNameIndex(std::span<const Entry> entries) {
   if (entries.empty()) return;
@@ -75,7 +35,7 @@ NodeNameIndex::NodeNameIndex(std::span<const Entry> entries) {
   slots_.assign(capacity, 0);
   mask_ = capacity - 1;
   for (const Entry& e : entries) {
-    const uint64_t hash = Hash(e.name);
+    const uint64_t hash = HashName(e.name);
     if (Probe(e.name, hash) != nullptr) continue;  // a duplicate: the first is kept
     size_t i = hash & mask_;
     while (slots_[i] != 0) i = (i + 1) & mask_;
@@ -93,13 +53,13 @@ const NodeNameIndex::Record* NodeNameIndex::Probe(std::string_view name, uint64_
   for (size_t i = hash & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
     if ((slots_[i] >> 32) != tag) continue;
     const Record& r = records_[(slots_[i] & 0xFFFFFFFFu) - 1];
-    if (NameOf(r) == name) return &r;
+    if (SameName(NameOf(r), name)) return &r;
   }
   return nullptr;
 }
 
 const IndexedNode* NodeNameIndex::Find(std::string_view name) const {
-  const Record* r = Probe(name, Hash(name));
+  const Record* r = Probe(name, HashName(name));
   return r == nullptr ? nullptr : &r->node;
 }
 
@@ -118,7 +78,7 @@ void NodeNameIndex::FindAll(std::span<const std::string_view> names,
   // full (a tag collision, or an unknown name with a colliding tag: rare).
   const size_t n = names.size();
   std::vector<uint64_t> hashes(n);
-  for (size_t i = 0; i < n; ++i) hashes[i] = Hash(names[i]);
+  for (size_t i = 0; i < n; ++i) hashes[i] = HashName(names[i]);
   for (size_t i = 0; i < std::min(n, 3 * kFetchAhead); ++i) {
     __builtin_prefetch(&slots_[hashes[i] & mask_]);
   }
@@ -142,7 +102,7 @@ void NodeNameIndex::FindAll(std::span<const std::string_view> names,
       __builtin_prefetch(names_.data() + candidates[i + kFetchAhead]->offset);
     }
     const Record* r = candidates[i];
-    if (r != nullptr && NameOf(*r) != names[i]) r = Probe(names[i], hashes[i]);
+    if (r != nullptr && !SameName(NameOf(*r), names[i])) r = Probe(names[i], hashes[i]);
     out[i] = r == nullptr ? IndexedNode{} : r->node;
   }
 }

@@ -83,10 +83,6 @@ class NodeNameIndex {
   void FindAll(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
   size_t size() const { return records_.size(); }
 
-  // The hash the table uses (also for other name sets): 8 bytes at a time, cheaper than
-  // std::hash<std::string_view> for the ~30-byte names nodes have.
-  static uint64_t Hash(std::string_view name);
-
  private:
   struct Record {
     IndexedNode node;

@@ -4,14 +4,9 @@
 #include <cstring>
 #include <functional>
 
+#include "common/util/name_hash.h"
+
 namespace epc {
-
-namespace {
-
-// The snapshot's name hash: a filter holds a few thousand names per call, hashed once each.
-size_t HashName(std::string_view name) { return NodeNameIndex::Hash(name); }
-
-}  // namespace
 
 NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
   if (names.empty()) return;
@@ -27,7 +22,7 @@ NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
     size_t slot = HashName(name) & mask;
     bool listed = false;
     for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
-      if (At(slots_[slot]) == name) {
+      if (SameName(At(slots_[slot]), name)) {
         listed = true;
         break;
       }
@@ -50,7 +45,7 @@ bool NodeNameSet::contains(std::string_view name) const {
   if (slots_.empty()) return false;
   const size_t mask = slots_.size() - 1;
   for (size_t slot = HashName(name) & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
-    if (At(slots_[slot]) == name) return true;
+    if (SameName(At(slots_[slot]), name)) return true;
   }
   return false;
 }
