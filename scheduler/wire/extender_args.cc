@@ -6,6 +6,8 @@
 #include <mutex>
 #include <utility>
 
+#include "scheduler/wire/json_text.h"
+
 namespace epc {
 
 namespace od = simdjson::ondemand;
@@ -312,11 +314,20 @@ Result<bool> DecodeNodeNames(od::value& v, ExtenderArgs& args) {
   for (auto elem_result : arr) {
     od::value elem;
     if (auto e = std::move(elem_result).get(elem)) return Error{NotJson(e)};
-    // The raw token is the quoted text (plus any whitespace up to the next token).
-    const std::string_view token = elem.raw_json_token();
+    // The raw token is the quoted text (plus any whitespace up to the next token, which is
+    // structural, so a string's text cannot run into the next string). When the text between
+    // the quotes is plain it is the name (nothing to unescape): taken as it is, neither copied
+    // nor compared; the array iterator skips the unread value.
+    const std::string_view quoted = TrimRight(elem.raw_json_token());
+    if (quoted.size() >= 2 && quoted.front() == '"' && quoted.back() == '"') {
+      const std::string_view text = quoted.substr(1, quoted.size() - 2);
+      if (json_text::AllPlain(text)) {
+        names.push_back(text);
+        continue;
+      }
+    }
     std::string_view s;
     if (auto e = elem.get_string().get(s)) return Bad(e, kExpected);
-    const std::string_view quoted = TrimRight(token);
     if (quoted.size() == s.size() + 2 && quoted.substr(1, s.size()) == s) {
       names.push_back(quoted.substr(1, s.size()));
     } else {

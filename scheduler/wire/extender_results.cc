@@ -1,13 +1,12 @@
 #include "scheduler/wire/extender_results.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "scheduler/wire/json_text.h"
 
 namespace epc {
 
@@ -43,68 +42,9 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
-// The JSON text of the last few distinct values, by where their text lies: a filter answer
-// rejects thousands of nodes with a handful of messages, each one string the answer shares
-// between nodes (FilterAnswer::texts), so each is escaped once instead of once per node.
-class EncodedValues {
- public:
-  void Append(std::string& out, std::string_view value) {
-    for (const Slot& slot : slots_) {
-      if (slot.data == value.data() && slot.size == value.size() && slot.data != nullptr) {
-        out += slot.json;
-        return;
-      }
-    }
-    Slot& slot = slots_[next_];
-    next_ = (next_ + 1) % kSlots;
-    slot.data = value.data();
-    slot.size = value.size();
-    slot.json.clear();
-    AppendJsonString(slot.json, value);
-    out += slot.json;
-  }
-
- private:
-  static constexpr size_t kSlots = 8;
-  struct Slot {
-    const char* data = nullptr;
-    size_t size = 0;
-    std::string json;
-  };
-  Slot slots_[kSlots];
-  size_t next_ = 0;
-};
-
-void AppendStringMap(std::string& out,
-                     const std::vector<std::pair<std::string_view, std::string_view>>& map) {
-  out += '{';
-  bool first = true;
-  EncodedValues values;
-  for (const auto& [key, value] : map) {
-    if (!first) out += ',';
-    first = false;
-    AppendJsonString(out, key);
-    out += ':';
-    values.Append(out, value);
-  }
-  out += '}';
-}
-
-// Bytes that go into a JSON string as they are: printable ASCII other than '"' and '\\'.
-constexpr bool IsPlain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-// Whether any of the 8 bytes in `w` is not plain, eight bytes at a time (the bit tricks of
-// "Bit Twiddling Hacks": a byte below n sets its high bit in (w - n * k01) & ~w & k80).
-constexpr bool AnyNotPlain(uint64_t w) {
-  constexpr uint64_t k01 = 0x0101010101010101ULL;
-  constexpr uint64_t k80 = 0x8080808080808080ULL;
-  const uint64_t quote = w ^ (k01 * '"');
-  const uint64_t backslash = w ^ (k01 * '\\');
-  const uint64_t below_space = (w - k01 * 0x20) & ~w;
-  const uint64_t is_quote = (quote - k01) & ~quote;
-  const uint64_t is_backslash = (backslash - k01) & ~backslash;
-  return ((w | below_space | is_quote | is_backslash) & k80) != 0;
-}
+using json_text::AllPlain;
+using json_text::AnyNotPlain;
+using json_text::IsPlain;
 
 // The end of the run of plain bytes from s[i].
 size_t PlainRunEnd(std::string_view s, size_t i) {
@@ -118,55 +58,113 @@ size_t PlainRunEnd(std::string_view s, size_t i) {
   return i;
 }
 
-uint64_t Load64(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-
-#if defined(__SSE2__)
-// Whether any of the 16 bytes at `p` is not plain: a signed compare with 0x20 catches the
-// control characters and every byte from 0x80 (negative as signed) at once.
-bool AnyNotPlain16(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i special = _mm_or_si128(
-      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-  return _mm_movemask_epi8(special) != 0;
-}
-#endif
-
-// Whether every byte of `s` is plain: the usual case for node names and messages, which then
-// go out as they are, copied at once. Tails are read as a last whole block that overlaps bytes
-// already checked.
-bool AllPlain(std::string_view s) {
-  const size_t n = s.size();
-#if defined(__SSE2__)
-  if (n >= 16) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-      if (AnyNotPlain16(s.data() + i)) return false;
-    }
-    return i == n || !AnyNotPlain16(s.data() + n - 16);
-  }
-#endif
-  if (n < 8) {
-    for (char c : s) {
-      if (!IsPlain(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
-  }
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    if (AnyNotPlain(Load64(s.data() + i))) return false;
-  }
-  return i == n || !AnyNotPlain(Load64(s.data() + n - 8));
-}
-
 // Writes `text` at `at` and returns the position after it.
 char* Put(char* at, std::string_view text) {
   std::memcpy(at, text.data(), text.size());
   return at + text.size();
+}
+
+// Writes an answer at a cursor into a string that is made larger in big steps: a 5,000-node
+// answer is ~10,000 small pieces, and appending each (a capacity check, and for resize() a zero
+// fill) cost more than the copying. The string is sized up front for what the caller expects
+// to write (plain strings); Room() grows it if that was short.
+class Writer {
+ public:
+  // Writes after what `out` holds; `expected` more bytes are made room for now.
+  Writer(std::string& out, size_t expected) : out_(out), start_(out.size()), at_(start_) {
+    out_.resize(at_ + expected);
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  // Cuts the string to what was written.
+  ~Writer() { out_.resize(at_); }
+
+  void Put(std::string_view text) {
+    std::memcpy(Room(text.size()), text.data(), text.size());
+    at_ += text.size();
+  }
+  void Put(char c) {
+    *Room(1) = c;
+    ++at_;
+  }
+  // `s` as a JSON string literal: copied at once when plain, else escaped by AppendJsonString.
+  void String(std::string_view s) {
+    if (!AllPlain(s)) {
+      out_.resize(at_);
+      AppendJsonString(out_, s);
+      at_ = out_.size();
+      return;
+    }
+    char* w = Room(s.size() + 2);
+    *w++ = '"';
+    std::memcpy(w, s.data(), s.size());
+    w[s.size()] = '"';
+    at_ += s.size() + 2;
+  }
+  void Int(int64_t v) {
+    constexpr size_t kDigits = 20;  // int64_t with its sign
+    char* w = Room(kDigits);
+    at_ = static_cast<size_t>(std::to_chars(w, w + kDigits, v).ptr - out_.data());
+  }
+
+ private:
+  // Short of room, doubles what this Writer has written (not the whole string: it may start
+  // after a full-mode answer's tens of MB of nodes).
+  char* Room(size_t n) {
+    if (out_.size() - at_ < n) out_.resize(at_ + std::max(n, at_ - start_ + 64));
+    return out_.data() + at_;
+  }
+
+  std::string& out_;
+  const size_t start_;
+  size_t at_;
+};
+
+// The JSON text of the last few distinct values, by where their text lies: a filter answer
+// rejects thousands of nodes with a handful of messages, each one string the answer shares
+// between nodes (FilterAnswer::texts), so each is escaped once instead of once per node.
+class EncodedValues {
+ public:
+  void Append(Writer& out, std::string_view value) {
+    for (const Slot& slot : slots_) {
+      if (slot.data == value.data() && slot.size == value.size() && slot.data != nullptr) {
+        out.Put(slot.json);
+        return;
+      }
+    }
+    Slot& slot = slots_[next_];
+    next_ = (next_ + 1) % kSlots;
+    slot.data = value.data();
+    slot.size = value.size();
+    slot.json.clear();
+    AppendJsonString(slot.json, value);
+    out.Put(slot.json);
+  }
+
+ private:
+  static constexpr size_t kSlots = 8;
+  struct Slot {
+    const char* data = nullptr;
+    size_t size = 0;
+    std::string json;
+  };
+  Slot slots_[kSlots];
+  size_t next_ = 0;
+};
+
+void AppendStringMap(Writer& out,
+                     const std::vector<std::pair<std::string_view, std::string_view>>& map) {
+  out.Put('{');
+  bool first = true;
+  EncodedValues values;
+  for (const auto& [key, value] : map) {
+    if (!first) out.Put(',');
+    first = false;
+    out.String(key);
+    out.Put(':');
+    values.Append(out, value);
+  }
+  out.Put('}');
 }
 
 }  // namespace
@@ -238,13 +236,16 @@ void AppendJsonString(std::string& out, std::string_view s) {
 
 std::string EncodeFilterResult(const FilterAnswer& answer) {
   std::string out;
-  size_t reserve = 128;
-  for (std::string_view node : answer.passing_nodes_json) reserve += node.size() + 1;
-  for (const auto& name : answer.passing_node_names) reserve += name.size() + 3;
-  for (const auto& [name, reason] : answer.failed) reserve += name.size() + reason.size() + 6;
-  for (const auto& [name, reason] : answer.unresolvable) reserve += name.size() + reason.size() + 6;
-  out.reserve(reserve);
+  size_t nodes_json = 64;  // with the text around them
+  for (std::string_view node : answer.passing_nodes_json) nodes_json += node.size() + 1;
+  size_t rest = 128;
+  for (const auto& name : answer.passing_node_names) rest += name.size() + 3;
+  for (const auto& [name, reason] : answer.failed) rest += name.size() + reason.size() + 6;
+  for (const auto& [name, reason] : answer.unresolvable) rest += name.size() + reason.size() + 6;
+  out.reserve(nodes_json + rest);
 
+  // Full mode's nodes (tens of MB) are appended as they are, without the Writer's zero fill;
+  // the Writer's room then lies within the capacity reserved here.
   out += "{\"Nodes\":";
   if (answer.names_mode) {
     out += "null";
@@ -258,63 +259,51 @@ std::string EncodeFilterResult(const FilterAnswer& answer) {
     }
     out += "]}";
   }
-  out += ",\"NodeNames\":";
-  if (answer.names_mode) {
-    out += '[';
-    bool first = true;
-    for (const auto& name : answer.passing_node_names) {
-      if (!first) out += ',';
-      first = false;
-      AppendJsonString(out, name);
+  {
+    Writer w(out, rest);
+    w.Put(",\"NodeNames\":");
+    if (answer.names_mode) {
+      w.Put('[');
+      bool first = true;
+      for (const auto& name : answer.passing_node_names) {
+        if (!first) w.Put(',');
+        first = false;
+        w.String(name);
+      }
+      w.Put(']');
+    } else {
+      w.Put("null");
     }
-    out += ']';
-  } else {
-    out += "null";
-  }
-  out += ",\"FailedNodes\":";
-  AppendStringMap(out, answer.failed);
-  out += ",\"FailedAndUnresolvableNodes\":";
-  AppendStringMap(out, answer.unresolvable);
-  out += ",\"Error\":";
-  AppendJsonString(out, answer.error);
-  out += '}';
+    w.Put(",\"FailedNodes\":");
+    AppendStringMap(w, answer.failed);
+    w.Put(",\"FailedAndUnresolvableNodes\":");
+    AppendStringMap(w, answer.unresolvable);
+    w.Put(",\"Error\":");
+    w.String(answer.error);
+    w.Put('}');
+  }  // the Writer cuts `out` to what it wrote
   return out;
 }
 
 std::string EncodePriorities(const std::vector<HostPriority>& priorities) {
   std::string out;
-  out.reserve(2 + priorities.size() * 48);
-  out += '[';
-  bool first = true;
-  for (const auto& p : priorities) {
-    if (AllPlain(p.host)) {
-      // The whole element written at once: `,{"Host":"name","Score":n}`.
-      constexpr std::string_view kHost = "{\"Host\":\"";
-      constexpr std::string_view kScore = "\",\"Score\":";
-      constexpr size_t kDigits = 20;  // int64_t
-      const size_t at = out.size();
-      out.resize(at + 1 + kHost.size() + p.host.size() + kScore.size() + kDigits + 1);
-      char* w = out.data() + at;
-      if (!first) *w++ = ',';
+  constexpr size_t kElement = std::string_view(",{\"Host\":\"\",\"Score\":10}").size();
+  size_t expected = 2 + 32;  // the brackets, and room for Int()'s widest number
+  for (const auto& p : priorities) expected += p.host.size() + kElement;
+  {
+    Writer w(out, expected);
+    w.Put('[');
+    bool first = true;
+    for (const auto& p : priorities) {
+      w.Put(first ? "{\"Host\":" : ",{\"Host\":");
       first = false;
-      w = Put(w, kHost);
-      w = Put(w, p.host);
-      w = Put(w, kScore);
-      w = std::to_chars(w, w + kDigits, p.score).ptr;
-      *w++ = '}';
-      out.resize(static_cast<size_t>(w - out.data()));
-      continue;
+      w.String(p.host);
+      w.Put(",\"Score\":");
+      w.Int(p.score);
+      w.Put('}');
     }
-    if (!first) out += ',';
-    first = false;
-    out += "{\"Host\":";
-    AppendJsonString(out, p.host);
-    out += ",\"Score\":";
-    char digits[24];
-    out.append(digits, std::to_chars(std::begin(digits), std::end(digits), p.score).ptr);
-    out += '}';
-  }
-  out += ']';
+    w.Put(']');
+  }  // the Writer cuts `out` to what it wrote
   return out;
 }
 

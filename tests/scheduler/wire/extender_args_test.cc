@@ -269,14 +269,21 @@ TEST(ExtenderArgs, ItemsThatAreNotObjectsOrBrokenAreErrors) {
 // which moving the args keeps valid.
 TEST(ExtenderArgs, NodeNamesAreViewsOrUnescaped) {
   std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  // Raw UTF-8 without escapes is not plain ASCII, yet the text is the name: a view too.
   RequestBuffer body(R"({"Pod": )" + pod +
-                     R"(, "NodeNames": ["plain" , "with\"quote", "tab\tand\u00e9", "", "x"]})");
+                     R"(, "NodeNames": ["plain" , "with\"quote", "tab\tand\u00e9", "", "x",)" +
+                     "\"n\xC3\xB6"
+                     "de\"\n ]}");
   Result<ExtenderArgs> decoded = Decode(body);
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   ExtenderArgs args = std::move(decoded).value();
   EXPECT_EQ(*args.node_names,
-            (std::vector<std::string_view>{"plain", "with\"quote", "tab\tand\xC3\xA9", "", "x"}));
+            (std::vector<std::string_view>{"plain", "with\"quote", "tab\tand\xC3\xA9", "", "x",
+                                           "n\xC3\xB6"
+                                           "de"}));
   EXPECT_EQ((*args.node_names)[0].data(), body.text().data() + body.text().find("plain"));
+  EXPECT_EQ((*args.node_names)[5].data(), body.text().data() + body.text().find("n\xC3\xB6"
+                                                                                "de"));
   EXPECT_EQ(args.unescaped_names.size(), 2u);
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 namespace epc {
@@ -162,6 +164,48 @@ TEST(Priorities, PlainAndEscapedHostsAndAnyScore) {
   const json parsed = json::parse(EncodePriorities(hosts));
   EXPECT_EQ(parsed[0]["Host"], long_name);
   EXPECT_EQ(parsed[3]["Score"], 9223372036854775807LL);
+}
+
+// The encoders size the answer for plain strings up front; strings that escape to six times
+// their length, and the widest scores, overrun that estimate many times over and must still
+// come out whole.
+TEST(Priorities, AnswersFarLargerThanTheirEstimateAreWhole) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 500; ++i) names.push_back(std::string(40, '\x01') + std::to_string(i));
+  std::vector<HostPriority> hosts;
+  std::string expected = "[";
+  for (const std::string& name : names) {
+    hosts.push_back({name, std::numeric_limits<int64_t>::min()});
+    if (expected.size() > 1) expected += ',';
+    expected += "{\"Host\":";
+    AppendJsonString(expected, name);
+    expected += ",\"Score\":" + std::to_string(std::numeric_limits<int64_t>::min()) + "}";
+  }
+  expected += "]";
+  EXPECT_EQ(EncodePriorities(hosts), expected);
+}
+
+TEST(FilterResult, AnswersFarLargerThanTheirEstimateAreWhole) {
+  FilterAnswer answer;
+  answer.names_mode = true;
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) names.push_back(std::string(30, '\n') + std::to_string(i));
+  const std::string reason(50, '"');
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i % 3 == 0) answer.passing_node_names.push_back(names[i]);
+    if (i % 3 == 1) answer.failed.emplace_back(names[i], reason);
+    if (i % 3 == 2) answer.unresolvable.emplace_back(names[i], reason);
+  }
+  answer.error = std::string(100, '\\');
+  const json parsed = json::parse(EncodeFilterResult(answer));
+  ASSERT_EQ(parsed["NodeNames"].size(), 100u);
+  EXPECT_EQ(parsed["NodeNames"][99], names[297]);
+  ASSERT_EQ(parsed["FailedNodes"].size(), 100u);
+  EXPECT_EQ(parsed["FailedNodes"][names[298]], reason);
+  ASSERT_EQ(parsed["FailedAndUnresolvableNodes"].size(), 100u);
+  EXPECT_EQ(parsed["FailedAndUnresolvableNodes"][names[299]], reason);
+  EXPECT_EQ(parsed["Error"], answer.error);
+  EXPECT_TRUE(parsed["Nodes"].is_null());
 }
 
 // Many nodes share a few reason strings (views of the same text); each is encoded the same
