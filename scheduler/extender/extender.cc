@@ -1,5 +1,7 @@
 #include "scheduler/extender/extender.h"
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <unordered_set>
@@ -23,67 +25,79 @@ NodeInfo InfoForRequestNode(const Node& node, const ClusterStore& store,
   return info;
 }
 
-void CountRejection(FilterOutcome& out, std::string_view reason) {
-  for (RejectionCount& r : out.rejections) {
-    if (r.reason == reason) {
-      ++r.nodes;
-      return;
-    }
+// The index of `reason` in out.rejections, added with no nodes if new.
+size_t RejectionIndex(FilterOutcome& out, std::string_view reason) {
+  for (size_t i = 0; i < out.rejections.size(); ++i) {
+    if (out.rejections[i].reason == reason) return i;
   }
-  out.rejections.push_back({std::string(reason), 1});
+  out.rejections.push_back({std::string(reason), 0});
+  return out.rejections.size() - 1;
 }
 
 void AddRejection(FilterOutcome& out, std::string_view name, std::string_view reason,
                   bool unresolvable, std::string_view message) {
-  CountRejection(out, reason);
+  ++out.rejections[RejectionIndex(out, reason)].nodes;
   (unresolvable ? out.answer.unresolvable : out.answer.failed).emplace_back(name, message);
 }
 
-}  // namespace
-
-// One filter's distinct rejections by EpcFitKey: a 5,000-node filter rejects thousands of nodes
-// with a handful of different messages (every general node the same "advertises no EPC"). Kept
-// small: nodes whose free EPC all differ get a message each, built as before.
-struct Extender::RejectionMemo {
-  struct Entry {
-    EpcFitKey key;
-    std::string reason;
-    bool unresolvable = false;
-    std::string_view message;  // into the answer's texts
-  };
-  static constexpr size_t kMaxEntries = 16;
-  std::vector<Entry> entries;
+// What filter answers for a node: it passes, or it fails with a counted reason and a message.
+struct NodeVerdict {
+  bool fits = false;
+  bool unresolvable = false;
+  size_t rejection = 0;      // index into FilterOutcome::rejections
+  std::string_view message;  // into the answer's texts
 };
 
-bool Extender::RejectAsBefore(const EpcFitKey& key, std::string_view name,
-                              const RejectionMemo& memo, FilterOutcome& out) {
-  for (const RejectionMemo::Entry& e : memo.entries) {
-    if (e.key == key) {
-      AddRejection(out, name, e.reason, e.unresolvable, e.message);
-      return true;
-    }
-  }
-  return false;
-}
+// One filter's verdicts by EpcFitKey. The extender's checks read of a node only its key
+// (Predicate::Keyed), and a 5,000-node filter sees a handful of distinct keys (every general
+// node the same one, SGX nodes by how much of their EPC is in use), so each key is decided, and
+// a rejection's message built, once. A small direct-mapped table: a key that lands on another's
+// slot replaces it and is decided again when it comes back, as it would be without the table.
+struct KeyVerdicts {
+  static constexpr size_t kSlotBits = 6;
+  struct Slot {
+    EpcFitKey key;
+    bool used = false;
+    NodeVerdict verdict;
+  };
+  std::array<Slot, size_t{1} << kSlotBits> slots{};
 
-void Extender::Reject(const PodInfo& pod, const NodeInfo& node, std::string_view name,
-                      RejectionMemo& memo, FilterOutcome& out) const {
-  const std::optional<EpcFitKey> key = predicate_.FitKey(node);
-  if (key && RejectAsBefore(*key, name, memo, out)) return;
-  FitResult fit = predicate_.Fit(pod, node);
-  const std::string_view reason =
-      fit.failures.empty() ? std::string_view("unknown") : fit.failures.front().reason;
-  const bool unresolvable = fit.verdict() == Verdict::kUnresolvable;
+  static size_t SlotOf(const EpcFitKey& key) {
+    uint64_t h = static_cast<uint64_t>(key.epc_allocatable_bytes) * 0x9E3779B97F4A7C15ULL;
+    h ^= static_cast<uint64_t>(key.epc_requested_bytes) * 0xC2B2AE3D27D4EB4FULL;
+    h += key.confidential ? 0x165667B19E3779F9ULL : 0;
+    return static_cast<size_t>(h >> (64 - kSlotBits));
+  }
+  const NodeVerdict* Find(const EpcFitKey& key) const {
+    const Slot& slot = slots[SlotOf(key)];
+    return slot.used && slot.key == key ? &slot.verdict : nullptr;
+  }
+  const NodeVerdict& Put(const EpcFitKey& key, const NodeVerdict& verdict) {
+    Slot& slot = slots[SlotOf(key)];
+    slot = Slot{key, true, verdict};
+    return slot.verdict;
+  }
+};
+
+// Why the pod does not fit the node: the first failure's reason (counted in `out`) and the
+// message (kept in the answer).
+NodeVerdict Rejection(const Predicate& predicate, const PodInfo& pod, const NodeInfo& node,
+                      FilterOutcome& out) {
+  FitResult fit = predicate.Fit(pod, node);
+  NodeVerdict v;
+  v.rejection = RejectionIndex(
+      out, fit.failures.empty() ? std::string_view("unknown") : fit.failures.front().reason);
+  v.unresolvable = fit.verdict() == Verdict::kUnresolvable;
   // One failure (the usual case): its message is the whole message, moved rather than joined.
-  const std::string_view message = out.answer.Keep(
-      fit.failures.size() == 1 ? std::move(fit.failures.front().message) : fit.Message());
-  AddRejection(out, name, reason, unresolvable, message);
-  if (key && memo.entries.size() < RejectionMemo::kMaxEntries) {
-    memo.entries.push_back({*key, std::string(reason), unresolvable, message});
-  }
+  v.message = out.answer.Keep(fit.failures.size() == 1 ? std::move(fit.failures.front().message)
+                                                       : fit.Message());
+  return v;
 }
 
-namespace {
+void AddRejection(FilterOutcome& out, std::string_view name, const NodeVerdict& v) {
+  ++out.rejections[v.rejection].nodes;
+  (v.unresolvable ? out.answer.unresolvable : out.answer.failed).emplace_back(name, v.message);
+}
 
 // Names mode looks up thousands of nodes in the snapshot with little work per node: all names
 // are looked up in one batch (ClusterSnapshot::FindNodes overlaps the lookups' cache misses).
@@ -113,6 +127,35 @@ void Prefetch(const NodeInfo* info) {
   __builtin_prefetch(info);
   __builtin_prefetch(reinterpret_cast<const char*>(info) + 64);
   __builtin_prefetch(reinterpret_cast<const char*>(info) + 128);
+}
+
+// Calls f with the node's info, its requested EPC raised by `held` bytes if any (copied only
+// then: most nodes carry no other pod's hold).
+template <typename F>
+auto WithHeld(const NodeInfo& info, int64_t held, F&& f) {
+  if (held == 0) return f(info);
+  NodeInfo copy = info;
+  copy.requested.epc_bytes += held;
+  return f(copy);
+}
+
+// Whether the pod fits the node (with `held` more EPC requested); records the rejection in
+// `out` when not. The message-free predicate decides; only a rejected node pays for its message,
+// once per key when the checks are keyed.
+bool FilterNode(const Predicate& predicate, const PodInfo& pod, const NodeInfo& info, int64_t held,
+                std::string_view name, KeyVerdicts& verdicts, FilterOutcome& out) {
+  return WithHeld(info, held, [&](const NodeInfo& n) {
+    if (predicate.Fits(pod, n)) return true;
+    const std::optional<EpcFitKey> key = predicate.FitKey(n);
+    if (const NodeVerdict* known = key ? verdicts.Find(*key) : nullptr) {
+      AddRejection(out, name, *known);
+      return false;
+    }
+    const NodeVerdict v = Rejection(predicate, pod, n, out);
+    if (key) verdicts.Put(*key, v);
+    AddRejection(out, name, v);
+    return false;
+  });
 }
 
 // What the checks read of a v1.Node: the rest of a full-mode request's nodes is only checked
@@ -164,24 +207,6 @@ NodeInfo Extender::WithHolds(const NodeInfo& info, std::string_view pod_uid) con
   return out;
 }
 
-template <typename F>
-auto Extender::WithHeld(const NodeInfo& info, int64_t held, F&& f) {
-  if (held == 0) return f(info);
-  NodeInfo copy = info;
-  copy.requested.epc_bytes += held;
-  return f(copy);
-}
-
-bool Extender::FilterNode(const PodInfo& pod, const NodeInfo& info, int64_t held,
-                          std::string_view name, RejectionMemo& memo, FilterOutcome& out) const {
-  return WithHeld(info, held, [&](const NodeInfo& n) {
-    // The message-free predicate decides; only a rejected node pays for its message.
-    if (predicate_.Fits(pod, n)) return true;
-    Reject(pod, n, name, memo, out);
-    return false;
-  });
-}
-
 std::unique_lock<std::mutex> Extender::LockReservations(const ClusterSnapshot& snapshot) const {
   std::unique_lock lock(mu_);
   reservations_.Prune(snapshot, options_.now());
@@ -207,14 +232,14 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   };
 
   FilterOutcome out;
-  RejectionMemo memo;
+  KeyVerdicts verdicts;
   out.answer.names_mode = args.names_mode();
   if (out.answer.names_mode) {
     const auto& names = *args.node_names;
     out.answer.passing_node_names.reserve(names.size());
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
     const bool keyed = predicate_.Keyed();
-    // What Predicate::Fits(pod, key) checks, reused for every node (AssignEpcFitKey).
+    // What Predicate::Fits(pod, key) checks, reused for every key (AssignEpcFitKey).
     NodeInfo keyed_node;
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string_view name = names[i];
@@ -227,16 +252,24 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
       const int64_t held = held_on(name);
       bool fits = false;
       if (keyed) {
-        // Decided on the key alone; only a rejection not seen before reads the NodeInfo (for
-        // its message).
+        // Decided on the key alone, once per distinct key; only a key's first rejection reads
+        // the NodeInfo (for its message).
         const EpcFitKey key = WithHeldKey(node, held);
-        fits = predicate_.Fits(pod, AssignEpcFitKey(keyed_node, key));
-        if (!fits && !RejectAsBefore(key, name, memo, out)) {
-          WithHeld(*node.info, held, [&](const NodeInfo& n) { Reject(pod, n, name, memo, out); });
+        const NodeVerdict* verdict = verdicts.Find(key);
+        if (verdict == nullptr) {
+          NodeVerdict v;
+          v.fits = predicate_.Fits(pod, AssignEpcFitKey(keyed_node, key));
+          if (!v.fits) {
+            v = WithHeld(*node.info, held,
+                         [&](const NodeInfo& n) { return Rejection(predicate_, pod, n, out); });
+          }
+          verdict = &verdicts.Put(key, v);
         }
+        fits = verdict->fits;
+        if (!fits) AddRejection(out, name, *verdict);
       } else {
         if (i + kPrefetchAhead < found.size()) Prefetch(found[i + kPrefetchAhead].info);
-        fits = FilterNode(pod, *node.info, held, name, memo, out);
+        fits = FilterNode(predicate_, pod, *node.info, held, name, verdicts, out);
       }
       if (fits) out.answer.passing_node_names.push_back(name);
     }
@@ -262,7 +295,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     }
     const std::string& name = node.decoded.node.name;
     const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    if (FilterNode(pod, info, held_on(name), name, memo, out)) {
+    if (FilterNode(predicate_, pod, info, held_on(name), name, verdicts, out)) {
       out.answer.passing_nodes_json.push_back(node.raw);
       if (pod.wants_epc()) passed.push_back(name);
     }

@@ -90,23 +90,6 @@ class Extender {
   size_t held_pods() const;
 
  private:
-  // Calls f with the node's info, its requested EPC raised by `held` bytes if any (copied
-  // only then: most nodes carry no other pod's hold).
-  template <typename F>
-  static auto WithHeld(const NodeInfo& info, int64_t held, F&& f);
-  // One filter call's rejections so far, by EpcFitKey (extender.cc).
-  struct RejectionMemo;
-  // Whether the pod fits the node (with `held` more EPC requested); records the rejection in
-  // `out` when not.
-  bool FilterNode(const PodInfo& pod, const NodeInfo& info, int64_t held, std::string_view name,
-                  RejectionMemo& memo, FilterOutcome& out) const;
-  // Records the rejection of a node with this key if the memo has one; false if not.
-  static bool RejectAsBefore(const EpcFitKey& key, std::string_view name, const RejectionMemo& memo,
-                             FilterOutcome& out);
-  // Records why the pod does not fit the node, reusing a rejection of an equal node from `memo`.
-  void Reject(const PodInfo& pod, const NodeInfo& node, std::string_view name, RejectionMemo& memo,
-              FilterOutcome& out) const;
-
   ClusterStore& store_;
   Predicate predicate_;
   NodeProjection projection_;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "scheduler/wire/extender_args.h"
 #include "tests/scheduler/testing/fixtures.h"
@@ -196,6 +198,66 @@ TEST_F(ExtenderTest, EveryRejectionIsThePredicatesOwnMessage) {
   EXPECT_EQ(EncodeFilterResult(a.answer), EncodeFilterResult(b.answer));
   EXPECT_FALSE(a.answer.passing_nodes_json.empty());
   EXPECT_FALSE(a.answer.failed.empty());
+}
+
+// Names mode decides each distinct EpcFitKey once (a table of verdicts per filter): with
+// hundreds of distinct keys, more than the table's slots, and other pods' holds raising some
+// nodes' keys, every node's verdict and message must still be the predicate's own for that
+// node with the holds added.
+TEST_F(ExtenderTest, NamesModeVerdictsAreThePredicatesForEveryNodeAndHold) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 600; ++i) {
+    testing::NodeSpec spec =
+        i % 4 == 0 ? GeneralNode("general-" + std::to_string(i))
+                   : SgxNode("sgx-" + std::to_string(i), std::to_string(128 + 32 * (i % 5)));
+    store_->UpsertNode(testing::ToNode(NodeJson(spec)));
+    if (i % 4 != 0) BindPod(*store_, "p" + std::to_string(i), spec.name, std::to_string(i % 150));
+    names.push_back(spec.name);
+  }
+  Extender extender(*store_, config_.scheduling, &seen_);
+  // Two other pods hold EPC on the nodes they passed: every third node, every fifth node.
+  for (const auto& [uid, step] : {std::pair{"h1", 3}, std::pair{"h2", 5}}) {
+    std::vector<std::string> some;
+    for (size_t i = 0; i < names.size(); i += step) some.push_back(names[i]);
+    auto args = Args(testing::NamesModeArgs(PodJson(EpcPod(uid, uid, "7")), some));
+    ASSERT_TRUE(args.ok()) << args.error();
+    EXPECT_FALSE(extender.Filter(*args).answer.passing_node_names.empty());
+  }
+
+  auto args = Args(testing::NamesModeArgs(PodJson(EpcPod("web", "u1", "60")), names));
+  ASSERT_TRUE(args.ok()) << args.error();
+  const FilterOutcome out = extender.Filter(*args);
+  const std::set<std::string_view> passed(out.answer.passing_node_names.begin(),
+                                          out.answer.passing_node_names.end());
+  const auto failed = AsMap(out.answer.failed);
+  const auto unresolvable = AsMap(out.answer.unresolvable);
+  const PodInfo pod = MakePodInfo(args->pod, store_->epc());
+  std::set<std::tuple<int64_t, int64_t, bool>> keys;  // EpcFitKeys, of all nodes
+  size_t held_nodes = 0;
+  for (const std::string& name : names) {
+    const NodeInfo* node = store_->Snapshot()->FindNode(name);
+    ASSERT_NE(node, nullptr);
+    const NodeInfo with_holds = extender.WithHolds(*node, "u1");
+    if (with_holds.requested.epc_bytes != node->requested.epc_bytes) ++held_nodes;
+    const EpcFitKey key = EpcFitKeyOf(with_holds);
+    keys.emplace(key.epc_allocatable_bytes, key.epc_requested_bytes, key.confidential);
+    const FitResult fit = extender.predicate().Fit(pod, with_holds);
+    if (fit.fits()) {
+      EXPECT_TRUE(passed.contains(name)) << name;
+      continue;
+    }
+    const auto& list = fit.verdict() == Verdict::kUnresolvable ? unresolvable : failed;
+    const auto it = list.find(name);
+    ASSERT_NE(it, list.end()) << name;
+    EXPECT_EQ(it->second, fit.Message()) << name;
+  }
+  EXPECT_EQ(passed.size() + failed.size() + unresolvable.size(), names.size());
+  EXPECT_GT(held_nodes, 100u);
+  EXPECT_GT(keys.size(), 2 * 64u);  // more distinct keys than the table has slots
+  EXPECT_FALSE(passed.empty());
+  uint64_t rejected = 0;
+  for (const RejectionCount& r : out.rejections) rejected += r.nodes;
+  EXPECT_EQ(rejected, failed.size() + unresolvable.size());
 }
 
 TEST_F(ExtenderTest, UnresolvableVersusFailed) {
