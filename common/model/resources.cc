@@ -10,7 +10,6 @@
 // `a += b; a -= b;` gives back an equal value.
 
 namespace epc {
-namespace {
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t r;
@@ -27,6 +26,8 @@ int64_t SaturatingSub(int64_t a, int64_t b) {
   }
   return r;
 }
+
+namespace {
 
 using ScalarMap = std::map<std::string, int64_t, std::less<>>;
 

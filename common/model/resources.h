@@ -16,6 +16,11 @@
 
 namespace epc {
 
+// a + b and a - b, clamped to int64's range instead of overflowing: amounts come from
+// quantities anyone can write, and sums of many never wrap around.
+int64_t SaturatingAdd(int64_t a, int64_t b);
+int64_t SaturatingSub(int64_t a, int64_t b);
+
 struct Resources {
   int64_t milli_cpu = 0;
   int64_t memory = 0;

@@ -188,9 +188,12 @@ void CheckAffinity(const PodInfo& pod, const NodeInfo& node, Sink& r) {
 int RoundedShare(int64_t part, int64_t whole) {
   if (whole <= 0) return 0;
   part = std::clamp<int64_t>(part, 0, whole);
-  // Rounded to the nearest integer without overflow for any int64 amounts.
-  const long double share = static_cast<long double>(part) / static_cast<long double>(whole);
-  return static_cast<int>(share * kMaxScore + 0.5L);
+  // kMaxScore * part / whole rounded half up, exactly, in integers wide enough for any int64
+  // amounts (a long double did the same, but through the x87 unit and its control word: a
+  // prioritize scores thousands of nodes).
+  using Wide = unsigned __int128;
+  const Wide num = static_cast<Wide>(part) * (2 * kMaxScore) + static_cast<Wide>(whole);
+  return static_cast<int>(num / (static_cast<Wide>(whole) * 2));
 }
 
 }  // namespace
@@ -327,7 +330,7 @@ int Predicate::Score(const PodInfo& pod, const NodeInfo& node) const {
   }
   const int64_t alloc = node.allocatable.epc_bytes;
   if (alloc <= 0) return 0;
-  const int64_t used_after = node.requested.epc_bytes + pod.request.epc_bytes;
+  const int64_t used_after = SaturatingAdd(node.requested.epc_bytes, pod.request.epc_bytes);
   const int full = RoundedShare(used_after, alloc);
   return policy.strategy == ScoringStrategy::kBinpack ? full : kMaxScore - full;
 }

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/model/resources.h"
+
 namespace epc {
 
 namespace {
@@ -114,7 +116,7 @@ std::vector<IndexedNode> FindNodes(const ClusterSnapshot& snapshot,
 // The key of a node with `held` more EPC requested (what FitKey gives for WithHeld's copy).
 EpcFitKey WithHeldKey(const IndexedNode& node, int64_t held) {
   EpcFitKey key = node.epc;
-  key.epc_requested_bytes += held;
+  key.epc_requested_bytes = SaturatingAdd(key.epc_requested_bytes, held);
   return key;
 }
 
@@ -135,7 +137,7 @@ template <typename F>
 auto WithHeld(const NodeInfo& info, int64_t held, F&& f) {
   if (held == 0) return f(info);
   NodeInfo copy = info;
-  copy.requested.epc_bytes += held;
+  copy.requested.epc_bytes = SaturatingAdd(copy.requested.epc_bytes, held);
   return f(copy);
 }
 
@@ -203,7 +205,8 @@ Extender::Extender(ClusterStore& store, SchedulingPolicy policy, SeenPods* seen,
 
 NodeInfo Extender::WithHolds(const NodeInfo& info, std::string_view pod_uid) const {
   NodeInfo out = info;
-  out.requested.epc_bytes += reservations_.HeldOn(info.node->name, pod_uid);
+  out.requested.epc_bytes =
+      SaturatingAdd(out.requested.epc_bytes, reservations_.HeldOn(info.node->name, pod_uid));
   return out;
 }
 

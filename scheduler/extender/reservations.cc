@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 
+#include "common/model/resources.h"
 #include "common/util/name_hash.h"
 
 namespace epc {
@@ -76,7 +77,8 @@ void Reservations::Prune(const ClusterSnapshot& snapshot, Clock::time_point now)
 int64_t Reservations::HeldOn(std::string_view node, std::string_view except_uid) const {
   int64_t total = 0;
   for (const auto& [uid, entry] : holds_) {
-    if (uid != except_uid && entry.nodes.contains(node)) total += entry.epc_bytes;
+    if (uid != except_uid && entry.nodes.contains(node))
+      total = SaturatingAdd(total, entry.epc_bytes);
   }
   return total;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <stdexcept>
 #include <vector>
 
@@ -165,6 +167,27 @@ TEST_F(FitTest, ScoresStayWithinZeroToTen) {
   EXPECT_EQ(predicate_.Score(info, Info(node, Used(resident))), 10);
   predicate_.policy.strategy = ScoringStrategy::kSpread;
   EXPECT_EQ(predicate_.Score(info, Info(node, Used(resident))), 0);
+}
+
+// The score is 10 * used / allocatable rounded half up, exact in integers for any amounts.
+TEST_F(FitTest, ScoresRoundHalfUpExactlyForAnyAmounts) {
+  const PodInfo pod = MakePodInfo(PodBuilder("enclave").Request(kAzureEpc, "5").Build(), epc_);
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  auto score = [&](int64_t allocatable, int64_t requested) {
+    return predicate_.Score(pod, EpcFitKey{allocatable, requested, true});
+  };
+  EXPECT_EQ(score(100 * kMiB, 0), 1);              // 0.5 -> 1
+  EXPECT_EQ(score(100 * kMiB, 9 * kMiB), 1);       // 1.4 -> 1
+  EXPECT_EQ(score(100 * kMiB, 10 * kMiB), 2);      // 1.5 -> 2
+  EXPECT_EQ(score(100 * kMiB, 20 * kMiB), 3);      // 2.5 -> 3
+  EXPECT_EQ(score(100 * kMiB, 90 * kMiB), 10);     // 9.5 -> 10
+  EXPECT_EQ(score(100 * kMiB - 1, 10 * kMiB), 2);  // a byte less allocatable: just over 1.5
+  EXPECT_EQ(score(100 * kMiB + 1, 10 * kMiB), 1);  // a byte more: just under 1.5
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(score(kMax, kMax / 2 - 5 * kMiB), 5);  // no overflow at the largest amounts
+  EXPECT_EQ(score(kMax, kMax - 5 * kMiB), 10);
+  EXPECT_EQ(score(kMax, kMax), 10);  // requested beyond allocatable: capped
+  EXPECT_EQ(score(0, 0), 0);
 }
 
 TEST_F(FitTest, ExtenderCheckSetIgnoresWhatKubeSchedulerChecks) {
