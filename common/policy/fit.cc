@@ -319,20 +319,22 @@ bool Predicate::Fits(const PodInfo& pod, const EpcFitKey& node) const {
   return Fits(pod, NodeOfKey(node));
 }
 
+// Score reads only what an EpcFitKey holds, so it is written on the key: prioritize scores
+// thousands of keys without building a NodeInfo for each.
 int Predicate::Score(const PodInfo& pod, const EpcFitKey& node) const {
-  return Score(pod, NodeOfKey(node));
+  if (!pod.wants_epc()) {
+    if (policy.general_pods_on_confidential != GeneralPodPolicy::kPenalize) return 0;
+    return node.confidential ? 0 : kMaxScore;
+  }
+  const int64_t alloc = node.epc_allocatable_bytes;
+  if (alloc <= 0) return 0;
+  const int64_t used_after = SaturatingAdd(node.epc_requested_bytes, pod.request.epc_bytes);
+  const int full = RoundedShare(used_after, alloc);
+  return policy.strategy == ScoringStrategy::kBinpack ? full : kMaxScore - full;
 }
 
 int Predicate::Score(const PodInfo& pod, const NodeInfo& node) const {
-  if (!pod.wants_epc()) {
-    if (policy.general_pods_on_confidential != GeneralPodPolicy::kPenalize) return 0;
-    return node.pool.confidential ? 0 : kMaxScore;
-  }
-  const int64_t alloc = node.allocatable.epc_bytes;
-  if (alloc <= 0) return 0;
-  const int64_t used_after = SaturatingAdd(node.requested.epc_bytes, pod.request.epc_bytes);
-  const int full = RoundedShare(used_after, alloc);
-  return policy.strategy == ScoringStrategy::kBinpack ? full : kMaxScore - full;
+  return Score(pod, EpcFitKeyOf(node));
 }
 
 }  // namespace epc

@@ -125,8 +125,9 @@ struct Predicate {
   bool Keyed() const;
   // Fits() and Score() of any node whose key is `node`, for callers that keep nodes' keys side
   // by side (the snapshot's name index) and so need not read thousands of NodeInfos. The same
-  // answers by construction: they run the same code on a NodeInfo holding only the key. Fits()
-  // requires Keyed() (throws std::logic_error otherwise); Score() reads only the key anyway.
+  // answers by construction: Fits() runs the same checks on a NodeInfo holding only the key and
+  // requires Keyed() (throws std::logic_error otherwise); Score() is written on the key, and the
+  // NodeInfo overload scores the node's key.
   bool Fits(const PodInfo& pod, const EpcFitKey& node) const;
   int Score(const PodInfo& pod, const EpcFitKey& node) const;
 
