@@ -241,6 +241,8 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     const auto& names = *args.node_names;
     out.answer.passing_node_names.reserve(names.size());
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
+    std::vector<int64_t> held(names.size());  // other pods' holds, node by node
+    if (others) reservations_.HeldOnAll(names, uid, held);
     const bool keyed = predicate_.Keyed();
     // What Predicate::Fits(pod, key) checks, reused for every key (AssignEpcFitKey).
     NodeInfo keyed_node;
@@ -252,18 +254,17 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
                      out.answer.Keep(UnknownNodeMessage(name)));
         continue;
       }
-      const int64_t held = held_on(name);
       bool fits = false;
       if (keyed) {
         // Decided on the key alone, once per distinct key; only a key's first rejection reads
         // the NodeInfo (for its message).
-        const EpcFitKey key = WithHeldKey(node, held);
+        const EpcFitKey key = WithHeldKey(node, held[i]);
         const NodeVerdict* verdict = verdicts.Find(key);
         if (verdict == nullptr) {
           NodeVerdict v;
           v.fits = predicate_.Fits(pod, AssignEpcFitKey(keyed_node, key));
           if (!v.fits) {
-            v = WithHeld(*node.info, held,
+            v = WithHeld(*node.info, held[i],
                          [&](const NodeInfo& n) { return Rejection(predicate_, pod, n, out); });
           }
           verdict = &verdicts.Put(key, v);
@@ -272,7 +273,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
         if (!fits) AddRejection(out, name, *verdict);
       } else {
         if (i + kPrefetchAhead < found.size()) Prefetch(found[i + kPrefetchAhead].info);
-        fits = FilterNode(predicate_, pod, *node.info, held, name, verdicts, out);
+        fits = FilterNode(predicate_, pod, *node.info, held[i], name, verdicts, out);
       }
       if (fits) out.answer.passing_node_names.push_back(name);
     }
@@ -322,12 +323,13 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     const auto& names = *args.node_names;
     out.hosts.reserve(names.size());
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
+    std::vector<int64_t> held(names.size());  // other pods' holds, node by node
+    if (others) reservations_.HeldOnAll(names, uid, held);
     for (size_t i = 0; i < names.size(); ++i) {
       const IndexedNode& node = found[i];
       // Score reads only what the key holds.
       out.hosts.push_back(
-          {names[i],
-           node.info == nullptr ? 0 : predicate_.Score(pod, WithHeldKey(node, held_on(names[i])))});
+          {names[i], node.info == nullptr ? 0 : predicate_.Score(pod, WithHeldKey(node, held[i]))});
     }
     return out;
   }

@@ -1,5 +1,6 @@
 #include "scheduler/extender/reservations.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <functional>
@@ -8,6 +9,13 @@
 #include "common/util/name_hash.h"
 
 namespace epc {
+
+namespace {
+
+// The low half of a NodeNameSet slot: name index + 1.
+constexpr uint64_t kIndexBits = 0xFFFFFFFFULL;
+
+}  // namespace
 
 NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
   if (names.empty()) return;
@@ -20,10 +28,12 @@ NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
   const size_t mask = slots_.size() - 1;
   for (std::string_view name : names) {
     // One probe finds either the name (listed twice: kept once) or where it goes.
-    size_t slot = HashName(name) & mask;
+    const uint64_t hash = HashName(name);
+    const uint64_t tag = hash >> 32 << 32;
+    size_t slot = hash & mask;
     bool listed = false;
     for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
-      if (SameName(At(slots_[slot]), name)) {
+      if ((slots_[slot] & ~kIndexBits) == tag && SameName(At(slots_[slot]), name)) {
         listed = true;
         break;
       }
@@ -32,21 +42,24 @@ NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
     const uint32_t at = starts_.back();
     if (!name.empty()) std::memcpy(text_.get() + at, name.data(), name.size());
     starts_.push_back(static_cast<uint32_t>(at + name.size()));
-    slots_[slot] = static_cast<uint32_t>(starts_.size() - 1);  // name index + 1
+    slots_[slot] = tag | (starts_.size() - 1);  // name index + 1
     ++size_;
   }
 }
 
-std::string_view NodeNameSet::At(uint32_t slot_value) const {
-  const uint32_t i = slot_value - 1;
+std::string_view NodeNameSet::At(uint64_t slot_value) const {
+  const size_t i = (slot_value & kIndexBits) - 1;
   return {text_.get() + starts_[i], starts_[i + 1] - starts_[i]};
 }
 
-bool NodeNameSet::contains(std::string_view name) const {
+bool NodeNameSet::contains(std::string_view name) const { return contains(name, HashName(name)); }
+
+bool NodeNameSet::contains(std::string_view name, uint64_t hash) const {
   if (slots_.empty()) return false;
   const size_t mask = slots_.size() - 1;
-  for (size_t slot = HashName(name) & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
-    if (SameName(At(slots_[slot]), name)) return true;
+  const uint64_t tag = hash >> 32 << 32;
+  for (size_t slot = hash & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
+    if ((slots_[slot] & ~kIndexBits) == tag && SameName(At(slots_[slot]), name)) return true;
   }
   return false;
 }
@@ -76,11 +89,27 @@ void Reservations::Prune(const ClusterSnapshot& snapshot, Clock::time_point now)
 
 int64_t Reservations::HeldOn(std::string_view node, std::string_view except_uid) const {
   int64_t total = 0;
+  const uint64_t hash = HashName(node);  // once for all the holds
   for (const auto& [uid, entry] : holds_) {
-    if (uid != except_uid && entry.nodes.contains(node))
+    if (uid != except_uid && entry.nodes.contains(node, hash))
       total = SaturatingAdd(total, entry.epc_bytes);
   }
   return total;
+}
+
+void Reservations::HeldOnAll(std::span<const std::string_view> nodes, std::string_view except_uid,
+                             std::span<int64_t> held) const {
+  std::fill(held.begin(), held.end(), 0);
+  std::vector<uint64_t> hashes;  // once for all the holds, when there is one
+  for (const auto& [uid, entry] : holds_) {
+    if (uid == except_uid) continue;
+    if (hashes.empty()) {
+      hashes.resize(nodes.size());
+      for (size_t i = 0; i < nodes.size(); ++i) hashes[i] = HashName(nodes[i]);
+    }
+    entry.nodes.ForEachContained(
+        nodes, hashes, [&](size_t i) { held[i] = SaturatingAdd(held[i], entry.epc_bytes); });
+  }
 }
 
 bool Reservations::OthersHold(std::string_view except_uid) const {

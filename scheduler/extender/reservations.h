@@ -40,16 +40,26 @@ class NodeNameSet {
       : NodeNameSet(std::span<const std::string_view>(names.begin(), names.size())) {}
 
   bool contains(std::string_view name) const;
+  // The same, given HashName(name): a caller asking many sets about one name hashes it once.
+  bool contains(std::string_view name, uint64_t hash) const;
+  // Calls hit(i) for each names[i] in the set; hashes[i] == HashName(names[i]). Thousands of
+  // names are probed in one pass that fetches slots a few names ahead, so the probes' cache
+  // misses overlap.
+  template <typename F>
+  void ForEachContained(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
+                        F&& hit) const;
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
 
  private:
-  std::string_view At(uint32_t slot_value) const;
+  std::string_view At(uint64_t slot_value) const;
 
   std::unique_ptr<char[]> text_;  // the names back to back
   std::vector<uint32_t> starts_;  // name i is text_[starts_[i], starts_[i + 1])
-  // Open addressing, a power of two at least twice the count: 0 is empty, else name index + 1.
-  std::vector<uint32_t> slots_;
+  // Open addressing, a power of two at least twice the count: 0 is empty, else the name's
+  // hash's high 32 bits (a tag: most probes for other names end without reading text) above
+  // name index + 1.
+  std::vector<uint64_t> slots_;
   size_t size_ = 0;
 };
 
@@ -70,6 +80,11 @@ class Reservations {
 
   // EPC bytes held on `node` by pods other than `except_uid`.
   int64_t HeldOn(std::string_view node, std::string_view except_uid) const;
+  // held[i] = HeldOn(nodes[i], except_uid) for a whole request's nodes at once, a pass per hold
+  // rather than a probe of every hold per node (a burst of EPC pods leaves several holds).
+  // held.size() must equal nodes.size().
+  void HeldOnAll(std::span<const std::string_view> nodes, std::string_view except_uid,
+                 std::span<int64_t> held) const;
   // Whether any pod other than `except_uid` holds EPC anywhere: when not, a filter skips
   // HeldOn for every node (the common case: kube-scheduler retries the same pod, or none is
   // between filter and bind).
@@ -86,5 +101,17 @@ class Reservations {
   const std::chrono::milliseconds ttl_;
   std::unordered_map<std::string, Entry> holds_;
 };
+
+template <typename F>
+void NodeNameSet::ForEachContained(std::span<const std::string_view> names,
+                                   std::span<const uint64_t> hashes, F&& hit) const {
+  if (slots_.empty()) return;
+  constexpr size_t kAhead = 8;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i + kAhead < names.size()) __builtin_prefetch(&slots_[hashes[i + kAhead] & mask]);
+    if (contains(names[i], hashes[i])) hit(i);
+  }
+}
 
 }  // namespace epc

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "scheduler/extender/explain.h"
 #include "scheduler/extender/extender.h"
 #include "tests/testing/builders.h"
@@ -170,6 +172,42 @@ TEST(ReservationsTest, HeldOnSumsOtherPodsOnly) {
   r.Hold("a", 10, {}, t);  // a filter that passed nowhere holds nothing
   EXPECT_EQ(r.HeldOn("x", ""), 0);
   EXPECT_EQ(r.size(), 1u);
+}
+
+// A whole request's holds in one pass per hold: the same sums as asking node by node, for
+// names in several holds, in none, listed twice, and for the pod's own hold left out.
+TEST(ReservationsTest, HeldOnAllIsHeldOnForEveryNode) {
+  Reservations r(std::chrono::seconds(10));
+  const auto t = Clock::time_point{} + std::chrono::hours(1);
+  std::vector<std::string> owned;
+  for (int i = 0; i < 400; ++i) owned.push_back("node-" + std::to_string(i));
+  auto every = [&](int step, int from) {
+    std::vector<std::string_view> out;
+    for (size_t i = static_cast<size_t>(from); i < owned.size(); i += static_cast<size_t>(step)) {
+      out.push_back(owned[i]);
+    }
+    return NodeNameSet(out);
+  };
+  r.Hold("a", 10, every(2, 0), t);
+  r.Hold("b", 7, every(3, 1), t);
+  r.Hold("c", std::numeric_limits<int64_t>::max(), every(5, 0), t);
+  std::vector<std::string_view> request(owned.begin(), owned.end());
+  request.push_back("unknown");
+  request.push_back(owned[10]);  // twice
+  for (const std::string_view except : {"", "a", "b", "c", "other"}) {
+    std::vector<int64_t> held(request.size(), -1);
+    r.HeldOnAll(request, except, held);
+    for (size_t i = 0; i < request.size(); ++i) {
+      EXPECT_EQ(held[i], r.HeldOn(request[i], except)) << request[i] << " except " << except;
+    }
+  }
+  std::vector<int64_t> held(request.size(), -1);
+  r.HeldOnAll(request, "", held);
+  EXPECT_EQ(held[0], std::numeric_limits<int64_t>::max());  // in a and c: saturated
+  EXPECT_EQ(held[1], 7);                                    // in b only
+  EXPECT_EQ(held[3], 0);                                    // in none
+  EXPECT_EQ(held[400], 0);                                  // unknown
+  EXPECT_EQ(held[401], held[10]);
 }
 
 TEST(NodeNameSetTest, HoldsExactlyTheNamesGiven) {
