@@ -5,24 +5,13 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <string_view>
+
+#include "common/util/unaligned.h"
 
 namespace epc {
 
 namespace name_hash_internal {
-
-inline uint64_t Load64(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-
-inline uint64_t Load32(const char* p) {
-  uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w;
-}
 
 inline uint64_t Mix(uint64_t x, uint64_t k) {
   x *= k;
@@ -36,8 +25,6 @@ inline uint64_t Mix(uint64_t x, uint64_t k) {
 // tail is read as whole words that overlap bytes already mixed in (the length is mixed in too,
 // so names still hash apart): a variable-length copy into a word would stall on store forwarding.
 inline uint64_t HashName(std::string_view name) {
-  using name_hash_internal::Load32;
-  using name_hash_internal::Load64;
   using name_hash_internal::Mix;
   constexpr uint64_t k0 = 0x9E3779B97F4A7C15ULL;
   constexpr uint64_t k1 = 0xC2B2AE3D27D4EB4FULL;
@@ -49,18 +36,18 @@ inline uint64_t HashName(std::string_view name) {
   if (n >= 16) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-      a = Mix(a ^ Load64(p + i), k0);
-      b = Mix(b ^ Load64(p + i + 8), k1);
+      a = Mix(a ^ LoadU64(p + i), k0);
+      b = Mix(b ^ LoadU64(p + i + 8), k1);
     }
     if (i < n) {
-      a = Mix(a ^ Load64(p + n - 16), k1);
-      b = Mix(b ^ Load64(p + n - 8), k0);
+      a = Mix(a ^ LoadU64(p + n - 16), k1);
+      b = Mix(b ^ LoadU64(p + n - 8), k0);
     }
   } else if (n >= 8) {
-    a = Mix(a ^ Load64(p), k0);
-    b = Mix(b ^ Load64(p + n - 8), k1);
+    a = Mix(a ^ LoadU64(p), k0);
+    b = Mix(b ^ LoadU64(p + n - 8), k1);
   } else if (n >= 4) {
-    a = Mix(a ^ ((Load32(p) << 32) | Load32(p + n - 4)), k0);
+    a = Mix(a ^ ((uint64_t{LoadU32(p)} << 32) | LoadU32(p + n - 4)), k0);
   } else if (n > 0) {
     const auto byte = [&](size_t i) { return static_cast<uint64_t>(static_cast<uint8_t>(p[i])); };
     a = Mix(a ^ ((byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1)), k0);
@@ -71,19 +58,17 @@ inline uint64_t HashName(std::string_view name) {
 
 // a == b, word by word (the tail as one overlapping word).
 inline bool SameName(std::string_view a, std::string_view b) {
-  using name_hash_internal::Load32;
-  using name_hash_internal::Load64;
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();
   const char* y = b.data();
   if (n >= 8) {
     for (size_t i = 0; i + 8 <= n; i += 8) {
-      if (Load64(x + i) != Load64(y + i)) return false;
+      if (LoadU64(x + i) != LoadU64(y + i)) return false;
     }
-    return Load64(x + n - 8) == Load64(y + n - 8);
+    return LoadU64(x + n - 8) == LoadU64(y + n - 8);
   }
-  if (n >= 4) return Load32(x) == Load32(y) && Load32(x + n - 4) == Load32(y + n - 4);
+  if (n >= 4) return LoadU32(x) == LoadU32(y) && LoadU32(x + n - 4) == LoadU32(y + n - 4);
   for (size_t i = 0; i < n; ++i) {
     if (x[i] != y[i]) return false;
   }

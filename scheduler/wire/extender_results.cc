@@ -48,12 +48,7 @@ using json_text::IsPlain;
 
 // The end of the run of plain bytes from s[i].
 size_t PlainRunEnd(std::string_view s, size_t i) {
-  while (i + 8 <= s.size()) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    if (AnyNotPlain(w)) break;
-    i += 8;
-  }
+  while (i + 8 <= s.size() && !AnyNotPlain(LoadU64(s.data() + i))) i += 8;
   while (i < s.size() && IsPlain(static_cast<unsigned char>(s[i]))) ++i;
   return i;
 }

@@ -6,8 +6,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <string_view>
+
+#include "common/util/unaligned.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -28,12 +29,6 @@ constexpr bool AnyNotPlain(uint64_t w) {
   const uint64_t is_quote = (quote - k01) & ~quote;
   const uint64_t is_backslash = (backslash - k01) & ~backslash;
   return ((w | below_space | is_quote | is_backslash) & k80) != 0;
-}
-
-inline uint64_t Load64(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
 }
 
 #if defined(__SSE2__)
@@ -69,9 +64,9 @@ inline bool AllPlain(std::string_view s) {
   }
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    if (AnyNotPlain(Load64(s.data() + i))) return false;
+    if (AnyNotPlain(LoadU64(s.data() + i))) return false;
   }
-  return i == n || !AnyNotPlain(Load64(s.data() + n - 8));
+  return i == n || !AnyNotPlain(LoadU64(s.data() + n - 8));
 }
 
 }  // namespace epc::json_text
