@@ -73,15 +73,18 @@ struct Cluster {
   std::unique_ptr<Extender> extender;
 };
 
+std::unique_ptr<Cluster> NewCluster(size_t nodes) {
+  auto cluster = std::make_unique<Cluster>();
+  cluster->config = BenchConfig();
+  cluster->store = NewFilledStore(cluster->config, nodes);
+  cluster->extender = std::make_unique<Extender>(*cluster->store, cluster->config.scheduling);
+  return cluster;
+}
+
 Cluster& ClusterFor(size_t nodes) {
   static std::map<size_t, std::unique_ptr<Cluster>> clusters;
   auto& slot = clusters[nodes];
-  if (!slot) {
-    slot = std::make_unique<Cluster>();
-    slot->config = BenchConfig();
-    slot->store = NewFilledStore(slot->config, nodes);
-    slot->extender = std::make_unique<Extender>(*slot->store, slot->config.scheduling);
-  }
+  if (!slot) slot = NewCluster(nodes);
   return *slot;
 }
 
@@ -90,13 +93,18 @@ Result<ExtenderArgs> Decode(simdjson::padded_string_view body, size_t nodes) {
   return DecodeExtenderArgs(body, ClusterFor(nodes).extender->node_projection());
 }
 
-ExtenderArgs DecodeOrDie(Mode mode, size_t nodes) {
-  Result<ExtenderArgs> args = Decode(BodyFor(mode, nodes).view, nodes);
+ExtenderArgs DecodeOrDie(Mode mode, size_t nodes, const Cluster& cluster) {
+  Result<ExtenderArgs> args =
+      DecodeExtenderArgs(BodyFor(mode, nodes).view, cluster.extender->node_projection());
   if (!args) {
     std::fprintf(stderr, "decode failed: %s\n", args.error().c_str());
     std::abort();
   }
   return std::move(args).value();
+}
+
+ExtenderArgs DecodeOrDie(Mode mode, size_t nodes) {
+  return DecodeOrDie(mode, nodes, ClusterFor(nodes));
 }
 
 void Report(benchmark::State& state, size_t nodes, uint64_t allocations) {
@@ -148,31 +156,22 @@ void BM_Filter(benchmark::State& state, Mode mode) {
 void BM_FilterBesideHolds(benchmark::State& state) {
   const size_t nodes = static_cast<size_t>(state.range(0));
   const auto others = static_cast<size_t>(state.range(1));
-  Cluster cluster;
-  cluster.config = BenchConfig();
-  cluster.store = NewFilledStore(cluster.config, nodes);
-  cluster.extender = std::make_unique<Extender>(*cluster.store, cluster.config.scheduling);
-  Result<ExtenderArgs> decoded =
-      DecodeExtenderArgs(BodyFor(Mode::kNames, nodes).view, cluster.extender->node_projection());
-  if (!decoded) {
-    state.SkipWithError(decoded.error().c_str());
-    return;
-  }
-  ExtenderArgs args = std::move(decoded).value();
+  const std::unique_ptr<Cluster> cluster = NewCluster(nodes);
+  ExtenderArgs args = DecodeOrDie(Mode::kNames, nodes, *cluster);
   const std::string uid = args.pod.uid;
   for (size_t i = 0; i < others; ++i) {
     args.pod.uid = uid + "-other-" + std::to_string(i);
-    cluster.extender->Filter(args);
+    cluster->extender->Filter(args);
   }
   args.pod.uid = uid;
   size_t passed = 0;
   for (auto _ : state) {
-    FilterOutcome out = cluster.extender->Filter(args);
+    FilterOutcome out = cluster->extender->Filter(args);
     passed = out.answer.passing_node_names.size();
     benchmark::DoNotOptimize(out);
   }
   state.counters["passed"] = static_cast<double>(passed);
-  state.counters["held_pods"] = static_cast<double>(cluster.extender->held_pods());
+  state.counters["held_pods"] = static_cast<double>(cluster->extender->held_pods());
 }
 
 void BM_Prioritize(benchmark::State& state, Mode mode) {
