@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -114,8 +113,7 @@ std::vector<IndexedNode> FindNodes(const ClusterSnapshot& snapshot,
 }
 
 // The key of a node with `held` more EPC requested (what FitKey gives for WithHeld's copy).
-EpcFitKey WithHeldKey(const IndexedNode& node, int64_t held) {
-  EpcFitKey key = node.epc;
+EpcFitKey WithHeldKey(EpcFitKey key, int64_t held) {
   key.epc_requested_bytes = SaturatingAdd(key.epc_requested_bytes, held);
   return key;
 }
@@ -141,24 +139,48 @@ auto WithHeld(const NodeInfo& info, int64_t held, F&& f) {
   return f(copy);
 }
 
-// Whether the pod fits the node (with `held` more EPC requested); records the rejection in
-// `out` when not. The message-free predicate decides; only a rejected node pays for its message,
-// once per key when the checks are keyed.
-bool FilterNode(const Predicate& predicate, const PodInfo& pod, const NodeInfo& info, int64_t held,
-                std::string_view name, KeyVerdicts& verdicts, FilterOutcome& out) {
-  return WithHeld(info, held, [&](const NodeInfo& n) {
-    if (predicate.Fits(pod, n)) return true;
-    const std::optional<EpcFitKey> key = predicate.FitKey(n);
-    if (const NodeVerdict* known = key ? verdicts.Find(*key) : nullptr) {
-      AddRejection(out, name, *known);
-      return false;
+// Whether the pod fits the node with `held` more EPC requested (its key `key`, holds included);
+// records the rejection in `out` when not. With keyed checks (the extender's) each distinct key
+// is decided once per request and only a key's first rejection reads the NodeInfo, for its
+// message; otherwise the message-free predicate decides on the node and only a rejected node
+// pays for its message.
+class NodeFilter {
+ public:
+  NodeFilter(const Predicate& predicate, const PodInfo& pod, FilterOutcome& out)
+      : predicate_(predicate), pod_(pod), out_(out), keyed_(predicate.Keyed()) {}
+
+  bool keyed() const { return keyed_; }
+
+  bool Fits(const NodeInfo& info, const EpcFitKey& key, int64_t held, std::string_view name) {
+    if (!keyed_) {
+      return WithHeld(info, held, [&](const NodeInfo& n) {
+        if (predicate_.Fits(pod_, n)) return true;
+        AddRejection(out_, name, Rejection(predicate_, pod_, n, out_));
+        return false;
+      });
     }
-    const NodeVerdict v = Rejection(predicate, pod, n, out);
-    if (key) verdicts.Put(*key, v);
-    AddRejection(out, name, v);
-    return false;
-  });
-}
+    const NodeVerdict* verdict = verdicts_.Find(key);
+    if (verdict == nullptr) {
+      NodeVerdict v;
+      v.fits = predicate_.Fits(pod_, AssignEpcFitKey(keyed_node_, key));
+      if (!v.fits) {
+        v = WithHeld(info, held,
+                     [&](const NodeInfo& n) { return Rejection(predicate_, pod_, n, out_); });
+      }
+      verdict = &verdicts_.Put(key, v);
+    }
+    if (!verdict->fits) AddRejection(out_, name, *verdict);
+    return verdict->fits;
+  }
+
+ private:
+  const Predicate& predicate_;
+  const PodInfo& pod_;
+  FilterOutcome& out_;
+  const bool keyed_;
+  KeyVerdicts verdicts_;
+  NodeInfo keyed_node_;  // what Predicate::Fits(pod, key) checks, reused for every key
+};
 
 // What the checks read of a v1.Node: the rest of a full-mode request's nodes is only checked
 // by the decoder (a malformed node still fails), never stored.
@@ -235,7 +257,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   };
 
   FilterOutcome out;
-  KeyVerdicts verdicts;
+  NodeFilter filter(predicate_, pod, out);
   out.answer.names_mode = args.names_mode();
   if (out.answer.names_mode) {
     const auto& names = *args.node_names;
@@ -243,9 +265,6 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node
     if (others) reservations_.HeldOnAll(names, uid, held);
-    const bool keyed = predicate_.Keyed();
-    // What Predicate::Fits(pod, key) checks, reused for every key (AssignEpcFitKey).
-    NodeInfo keyed_node;
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string_view name = names[i];
       const IndexedNode& node = found[i];
@@ -254,27 +273,12 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
                      out.answer.Keep(UnknownNodeMessage(name)));
         continue;
       }
-      bool fits = false;
-      if (keyed) {
-        // Decided on the key alone, once per distinct key; only a key's first rejection reads
-        // the NodeInfo (for its message).
-        const EpcFitKey key = WithHeldKey(node, held[i]);
-        const NodeVerdict* verdict = verdicts.Find(key);
-        if (verdict == nullptr) {
-          NodeVerdict v;
-          v.fits = predicate_.Fits(pod, AssignEpcFitKey(keyed_node, key));
-          if (!v.fits) {
-            v = WithHeld(*node.info, held[i],
-                         [&](const NodeInfo& n) { return Rejection(predicate_, pod, n, out); });
-          }
-          verdict = &verdicts.Put(key, v);
-        }
-        fits = verdict->fits;
-        if (!fits) AddRejection(out, name, *verdict);
-      } else {
-        if (i + kPrefetchAhead < found.size()) Prefetch(found[i + kPrefetchAhead].info);
-        fits = FilterNode(predicate_, pod, *node.info, held[i], name, verdicts, out);
+      // Keyed checks decide on the key beside each found node; others read the NodeInfos,
+      // fetched a few nodes ahead.
+      if (!filter.keyed() && i + kPrefetchAhead < found.size()) {
+        Prefetch(found[i + kPrefetchAhead].info);
       }
+      const bool fits = filter.Fits(*node.info, WithHeldKey(node.epc, held[i]), held[i], name);
       if (fits) out.answer.passing_node_names.push_back(name);
     }
     // This pod's EPC is held on every node it passed.
@@ -299,7 +303,8 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     }
     const std::string& name = node.decoded.node.name;
     const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    if (FilterNode(predicate_, pod, info, held_on(name), name, verdicts, out)) {
+    const int64_t held = held_on(name);
+    if (filter.Fits(info, WithHeldKey(EpcFitKeyOf(info), held), held, name)) {
       out.answer.passing_nodes_json.push_back(node.raw);
       if (pod.wants_epc()) passed.push_back(name);
     }
@@ -328,8 +333,9 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     for (size_t i = 0; i < names.size(); ++i) {
       const IndexedNode& node = found[i];
       // Score reads only what the key holds.
-      out.hosts.push_back(
-          {names[i], node.info == nullptr ? 0 : predicate_.Score(pod, WithHeldKey(node, held[i]))});
+      out.hosts.push_back({names[i], node.info == nullptr
+                                         ? 0
+                                         : predicate_.Score(pod, WithHeldKey(node.epc, held[i]))});
     }
     return out;
   }

@@ -52,6 +52,21 @@ class HoldsTest : public ::testing::Test {
     FilterOutcome out = extender_.Filter(args);
     return {out.answer.passing_node_names.begin(), out.answer.passing_node_names.end()};
   }
+  // The same filter with whole nodes in the request (full mode): the request's Node objects,
+  // the store's bound pods and the holds.
+  std::vector<std::string> PassingFullMode(const Pod& pod) {
+    ExtenderArgs args;
+    args.pod = pod;
+    args.nodes.emplace();
+    for (const char* name : {"sgx-x", "sgx-y"}) {
+      WireNode node;
+      node.raw = name;
+      node.decoded.node = *store_.Snapshot()->FindNode(name)->node;
+      args.nodes->push_back(std::move(node));
+    }
+    FilterOutcome out = extender_.Filter(args);
+    return {out.answer.passing_nodes_json.begin(), out.answer.passing_nodes_json.end()};
+  }
   using Names = std::vector<std::string>;
 
   Clock::time_point now_ = Clock::time_point{} + std::chrono::hours(1);
@@ -69,6 +84,15 @@ TEST_F(HoldsTest, BackToBackPodsDoNotShareTheLastFreeEpc) {
   EXPECT_EQ(extender_.held_pods(), 1u);
   // Filtering a again does not count a's own hold against it.
   EXPECT_EQ(Passing(a), (Names{"sgx-x", "sgx-y"}));
+}
+
+TEST_F(HoldsTest, FullModeCountsOtherPodsHoldsToo) {
+  const Pod a = PodBuilder("a").Request(kAzureEpc, "20").Build();
+  const Pod b = PodBuilder("b").Request(kAzureEpc, "20").Build();
+  EXPECT_EQ(PassingFullMode(a), (Names{"sgx-x", "sgx-y"}));
+  EXPECT_EQ(PassingFullMode(b), Names{});  // 5 MiB left beside a's hold
+  EXPECT_EQ(PassingFullMode(PodBuilder("c").Request(kAzureEpc, "5").Build()).size(), 2u);
+  EXPECT_EQ(PassingFullMode(a), (Names{"sgx-x", "sgx-y"}));  // not its own hold
 }
 
 TEST_F(HoldsTest, SmallPodsStillFitBesideAHold) {
