@@ -33,10 +33,10 @@ Explanation Explain(const Extender& extender, const Pod& pod) {
   out.pod = pod.namespace_name + "/" + pod.name;
   out.epc_requested_bytes = info.request.epc_bytes;
 
-  const auto snapshot = store.Snapshot();
   std::map<std::string, PoolExplanation> pools;
   {
-    const auto lock = extender.LockReservations(*snapshot);
+    const auto locked = extender.LockReservations();
+    const auto& snapshot = locked.snapshot;
     for (const NodeInfo* node : snapshot->Nodes()) {
       const NodeInfo held = extender.WithHolds(*node, pod.uid);
       const FitResult fit = predicate.Fit(info, held);

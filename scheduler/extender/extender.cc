@@ -232,10 +232,11 @@ NodeInfo Extender::WithHolds(const NodeInfo& info, std::string_view pod_uid) con
   return out;
 }
 
-std::unique_lock<std::mutex> Extender::LockReservations(const ClusterSnapshot& snapshot) const {
+Extender::LockedState Extender::LockReservations() const {
   std::unique_lock lock(mu_);
-  reservations_.Prune(snapshot, options_.now());
-  return lock;
+  std::shared_ptr<const ClusterSnapshot> snapshot = store_.Snapshot();
+  reservations_.Prune(*snapshot, options_.now());
+  return {std::move(snapshot), std::move(lock)};
 }
 
 size_t Extender::held_pods() const {
@@ -246,10 +247,10 @@ size_t Extender::held_pods() const {
 FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   if (seen_ != nullptr) seen_->Remember(args.pod);
   const PodInfo pod = MakePodInfo(args.pod, store_.epc());
-  std::shared_ptr<const ClusterSnapshot> snapshot = store_.Snapshot();
   // One filter at a time: the check against other pods' holds and this pod's own hold must not
   // interleave with another filter's.
-  const auto lock = LockReservations(*snapshot);
+  const LockedState locked = LockReservations();
+  const ClusterSnapshot* snapshot = locked.snapshot.get();
   const std::string& uid = args.pod.uid;
   const bool others = reservations_.OthersHold(uid);
   auto held_on = [&](std::string_view node) -> int64_t {
@@ -315,8 +316,8 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
 
 Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   const PodInfo pod = MakePodInfo(args.pod, store_.epc());
-  std::shared_ptr<const ClusterSnapshot> snapshot = store_.Snapshot();
-  const auto lock = LockReservations(*snapshot);
+  const LockedState locked = LockReservations();
+  const ClusterSnapshot* snapshot = locked.snapshot.get();
   const std::string& uid = args.pod.uid;
   const bool others = reservations_.OthersHold(uid);
   auto held_on = [&](std::string_view node) -> int64_t {

@@ -85,8 +85,16 @@ class Extender {
 
   // The node's info with other pods' holds added to its requested EPC.
   NodeInfo WithHolds(const NodeInfo& info, std::string_view pod_uid) const;
-  // Locks the reservations and prunes them against `snapshot`; for callers outside the verbs.
-  std::unique_lock<std::mutex> LockReservations(const ClusterSnapshot& snapshot) const;
+  // The reservations locked, and the cluster snapshot taken under that lock and pruned against.
+  // The snapshot must be taken under the lock: callers then see snapshots in the order they
+  // lock, so once one prunes a hold because its snapshot counts the pod bound, every later
+  // caller's snapshot counts it too. (A snapshot taken before the lock could predate the binding
+  // its caller finds already pruned: that pod's EPC would be neither held nor counted.)
+  struct LockedState {
+    std::shared_ptr<const ClusterSnapshot> snapshot;
+    std::unique_lock<std::mutex> lock;  // declared last: released before the snapshot
+  };
+  LockedState LockReservations() const;
   size_t held_pods() const;
 
  private:

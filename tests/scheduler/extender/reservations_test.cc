@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <limits>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "scheduler/extender/explain.h"
 #include "scheduler/extender/extender.h"
@@ -183,6 +187,42 @@ TEST_F(HoldsTest, ExplainUsesEveryCheck) {
   ASSERT_NE(it, e.nodes.end());
   EXPECT_EQ(it->verdict, "unresolvable");
   EXPECT_NE(it->reason.find("taint {sgx=true:NoSchedule}"), std::string::npos) << it->reason;
+}
+
+// Threads race filter + bind of 10 MiB pods for one node with room for five. The binder writes
+// each binding straight into the store (a watch with no delay), so bindings land while other
+// filters wait for the reservations: each filter must still count every pod granted before it,
+// bound or held, whatever snapshot was newest when it started.
+TEST(HoldsRaceTest, ConcurrentFiltersAndBindsNeverOvercommit) {
+  constexpr int kThreads = 8, kPodsPerThread = 10;
+  for (int round = 0; round < 25; ++round) {
+    ClusterStore store(EpcResources(), PoolClassifier({PoolSpec{"sgx", true, {}}}));
+    store.UpsertNode(NodeBuilder("sgx-0").Allocatable(kAzureEpc, "50").Build());
+    SeenPods seen;
+    StoreBinder binder(store, seen);
+    Extender extender(store, SchedulingPolicy{}, &seen, &binder);
+    std::atomic<int> bound{0};
+    {
+      std::vector<std::jthread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+          for (int i = 0; i < kPodsPerThread; ++i) {
+            const Pod pod = PodBuilder("p" + std::to_string(t) + "-" + std::to_string(i))
+                                .Request(kAzureEpc, "10")
+                                .Build();
+            ExtenderArgs args;
+            args.pod = pod;
+            args.node_names = std::vector<std::string_view>{"sgx-0"};
+            if (extender.Filter(args).answer.passing_node_names.empty()) continue;
+            if (extender.Bind({pod.name, pod.namespace_name, pod.uid, "sgx-0"}).empty()) ++bound;
+          }
+        });
+      }
+    }  // joined
+    EXPECT_EQ(bound.load(), 5) << "round " << round;
+    EXPECT_EQ(store.Snapshot()->FindNode("sgx-0")->requested.epc_bytes, 50LL << 20)
+        << "round " << round;
+  }
 }
 
 TEST(ReservationsTest, HeldOnSumsOtherPodsOnly) {
