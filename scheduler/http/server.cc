@@ -417,15 +417,21 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
     std::from_chars(length_header.data(), length_header.data() + length_header.size(), length);
     if (length <= limit) body.Reserve(length);
   }
+  // A body past the limit is read to its end and dropped before the 413, as httplib does for a
+  // Content-Length past the limit: a client still sending (a chunked body has no length to be
+  // refused by) must see the answer, not a closed connection under its next write; and httplib
+  // would keep the connection and parse the body's rest as the next request. Dropped bytes cost
+  // no memory; a client that stalls meets the read timeout.
   bool too_large = false;
   bool read = reader != nullptr && (*reader)([&](const char* data, size_t size) {
-                if (body.size() + size > limit) {
+                if (too_large || body.size() + size > limit) {
                   too_large = true;
-                  return false;
+                  return true;
                 }
                 body.Append(data, size);
                 return true;
               });
+  if (too_large) read = false;
   if (!read && reader != nullptr) {
     observe();
     if (too_large || res.status == 413) {

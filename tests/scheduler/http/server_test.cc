@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <regex>
 #include <thread>
 
@@ -90,8 +91,8 @@ TEST(Server, FilterNamesModeAndPrioritizeUseTheStore) {
   t.store->UpsertNode(testing::ToNode(NodeJson(SgxNode("aks-sgxpool-1", "4"))));
   httplib::Client cli("127.0.0.1", t.port());
   // As kube-scheduler's Go client does, ask for gzip; the answer still comes uncompressed.
-  auto res = cli.Post("/filter", {{"Accept-Encoding", "gzip"}}, Example("filter-names-mode.json"),
-                      kJson);
+  auto res =
+      cli.Post("/filter", {{"Accept-Encoding", "gzip"}}, Example("filter-names-mode.json"), kJson);
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   json j = ParseBody(res);
@@ -256,8 +257,12 @@ TEST(Server, OversizedBodiesGet413) {
   json j = ParseBody(res);
   EXPECT_NE(j["error"].get<std::string>().find("4096"), std::string::npos) << res->body;
 
-  // Chunked (no Content-Length): the limit holds too.
+  // Chunked (no Content-Length): the limit holds too. The chunks come slowly, so the server
+  // has read past the limit while the client is still sending: it must read the rest (and drop
+  // it) before answering, or the client's next write meets a closed connection and it never
+  // sees the 413.
   httplib::Client chunked("127.0.0.1", t.port());
+  chunked.set_keep_alive(true);
   res = chunked.Post(
       "/filter",
       [&](size_t offset, httplib::DataSink& sink) {
@@ -265,12 +270,40 @@ TEST(Server, OversizedBodiesGet413) {
           sink.done();
           return true;
         }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
         sink.write(big.data() + offset, 1000);
         return true;
       },
       kJson);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
+  json chunked_error = ParseBody(res);
+  EXPECT_NE(chunked_error["error"].get<std::string>().find("4096"), std::string::npos);
+  // The body was read to its end: the connection serves the next request.
+  res = chunked.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+
+  // However far past the limit (here 256 times), the body is read to its end and dropped: its
+  // rest is never taken for a next request on the connection.
+  const std::string huge(1 << 20, ' ');
+  httplib::Client endless("127.0.0.1", t.port());
+  endless.set_keep_alive(true);
+  res = endless.Post(
+      "/filter",
+      [&](size_t offset, httplib::DataSink& sink) {
+        if (offset >= huge.size()) {
+          sink.done();
+          return true;
+        }
+        return sink.write(huge.data() + offset, 64 << 10);
+      },
+      kJson);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  res = endless.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
 
   // A body just under the limit is read (and then found wanting).
   httplib::Client again("127.0.0.1", t.port());
