@@ -20,14 +20,17 @@
 //
 // Usage: http_load [--nodes N] [--requests K] [--full-requests K] [--verbs filter,prioritize]
 //                  [--modes names,full] [--warmup K] [--accept-encoding gzip|none]
-//                  [--threads T] [--no-floor]
+//                  [--threads T] [--no-floor] [--raw-floor]
 //
 // --no-floor measures the extender alone: the floor's requests, alternating, also take turns in
-// the CPU caches, which costs the extender's lookups a little.
+// the CPU caches, which costs the extender's lookups a little. --raw-floor adds a third server
+// to the rotation, a plain blocking socket loop answering the same bytes (RawFloorServer): the
+// kernel's share of the transport, so the floor's excess over it is httplib's.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <httplib.h>
@@ -54,6 +57,7 @@
 #include "benchmarks/cluster_gen.h"
 #include "scheduler/extender/extender.h"
 #include "scheduler/extender/seen_pods.h"
+#include "scheduler/http/buffered_server.h"
 #include "scheduler/http/metrics.h"
 #include "scheduler/http/server.h"
 #include "scheduler/wire/extender_args.h"
@@ -71,15 +75,16 @@ struct Options {
   std::vector<std::string> verbs = {"filter", "prioritize"};
   std::vector<std::string> modes = {"names", "full"};
   std::string accept_encoding = "gzip";
-  int threads = 0;    // 0: the ExtenderConfig default
-  bool floor = true;  // alternate with requests to a transport floor
+  int threads = 0;         // 0: the ExtenderConfig default
+  bool floor = true;       // alternate with requests to a transport floor
+  bool raw_floor = false;  // and to a raw-socket floor (the kernel's share)
 };
 
 [[noreturn]] void Usage(const std::string& error) {
   std::cerr << "http_load: " << error
             << "\nusage: http_load [--nodes N] [--requests K] [--full-requests K]"
                " [--verbs filter,prioritize] [--modes names,full] [--warmup K]"
-               " [--accept-encoding gzip|none] [--threads T] [--no-floor]\n";
+               " [--accept-encoding gzip|none] [--threads T] [--no-floor] [--raw-floor]\n";
   std::exit(2);
 }
 
@@ -114,6 +119,9 @@ Options ParseOptions(int argc, char** argv) {
       Usage("help");
     } else if (arg == "--no-floor") {
       o.floor = false;
+      continue;
+    } else if (arg == "--raw-floor") {
+      o.raw_floor = true;
       continue;
     } else if (i + 1 < argc) {
       value = argv[++i];
@@ -371,7 +379,7 @@ class FloorServer {
  public:
   FloorServer(const ExtenderConfig& config, std::string answer, std::string content_type)
       : answer_(std::move(answer)), content_type_(std::move(content_type)) {
-    httplib::Server& s = server_;
+    BufferedServer& s = server_;
     size_t threads = config.worker_threads > 0 ? static_cast<size_t>(config.worker_threads) : 1;
     s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     s.set_tcp_nodelay(true);
@@ -424,7 +432,105 @@ class FloorServer {
  private:
   std::string answer_;
   std::string content_type_;  // as the extender answers: it decides whether httplib compresses
-  httplib::Server server_;
+  BufferedServer server_;     // the extender's server (without TLS)
+  int port_ = -1;
+  std::thread thread_;
+};
+
+// The kernel's share of the floor: a plain blocking server on one thread, one connection at a
+// time, reading the request with large recv calls and answering with one writev (no HTTP
+// library, no worker pool, no poll before each read). What the FloorServer takes above this is
+// httplib's.
+class RawFloorServer {
+ public:
+  RawFloorServer(std::string answer, const std::string& content_type) : answer_(std::move(answer)) {
+    head_ = "HTTP/1.1 200 OK\r\nContent-Type: " + content_type +
+            "\r\nContent-Length: " + std::to_string(answer_.size()) +
+            "\r\nKeep-Alive: timeout=5, max=1000\r\n\r\n";
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int yes = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listen_fd_, 16) != 0) {
+      throw std::runtime_error("raw floor: cannot listen");
+    }
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~RawFloorServer() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    close(listen_fd_);
+    if (thread_.joinable()) thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  void Serve() {
+    std::vector<char> buffer(1 << 20);
+    for (;;) {
+      const int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      int yes = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+      size_t have = 0;
+      for (bool open = true; open;) {
+        // Headers, then Content-Length bytes of body.
+        size_t body_at = std::string_view::npos;
+        size_t length = 0;
+        while (open) {
+          const std::string_view seen(buffer.data(), have);
+          if (size_t end = seen.find("\r\n\r\n"); end != std::string_view::npos) {
+            body_at = end + 4;
+            const size_t cl = seen.find("Content-Length: ");
+            if (cl != std::string_view::npos && cl < end) {
+              std::from_chars(seen.data() + cl + 16, seen.data() + end, length);
+            }
+            if (have >= body_at + length) break;
+          }
+          if (have == buffer.size()) buffer.resize(buffer.size() * 2);
+          const ssize_t n = recv(fd, buffer.data() + have, buffer.size() - have, 0);
+          if (n <= 0)
+            open = false;
+          else
+            have += static_cast<size_t>(n);
+        }
+        if (!open) break;
+        const std::string answer = answer_;  // built afresh, as the others do
+        iovec parts[2] = {{head_.data(), head_.size()},
+                          {const_cast<char*>(answer.data()), answer.size()}};
+        size_t left = head_.size() + answer.size();
+        size_t part = 0;
+        while (left > 0 && open) {
+          const ssize_t n = writev(fd, parts + part, 2 - static_cast<int>(part));
+          if (n <= 0) {
+            open = false;
+            break;
+          }
+          left -= static_cast<size_t>(n);
+          for (size_t done = static_cast<size_t>(n); done > 0 && part < 2;) {
+            const size_t take = std::min(done, parts[part].iov_len);
+            parts[part].iov_base = static_cast<char*>(parts[part].iov_base) + take;
+            parts[part].iov_len -= take;
+            done -= take;
+            if (parts[part].iov_len == 0) ++part;
+          }
+        }
+        const size_t used = body_at + length;
+        std::memmove(buffer.data(), buffer.data() + used, have - used);
+        have -= used;
+      }
+      close(fd);
+    }
+  }
+
+  std::string answer_;
+  std::string head_;
+  int listen_fd_ = -1;
   int port_ = -1;
   std::thread thread_;
 };
@@ -523,6 +629,7 @@ int Run(const Options& o) {
   // alike.
   std::vector<Series> results;
   std::vector<Series> floors;
+  std::vector<Series> raw_floors;
   for (const std::string& mode : o.modes) {
     const bool full = mode == "full";
     const std::string& body = full ? full_body : names_body;
@@ -532,10 +639,17 @@ int Run(const Options& o) {
       const std::string path = "/" + verb;
       Series series{mode, verb, body.size(), 0, "", {}, 1};
       Series floor_series{mode, verb + " floor", body.size(), 0, "", {}, 1};
+      Series raw_series{mode, verb + " raw floor", body.size(), 0, "", {}, 1};
       Connection conn(*port);
       Response answer = Check(conn, path, body, mode, verb);
       std::unique_ptr<FloorServer> floor;
       std::unique_ptr<Connection> floor_conn;
+      std::unique_ptr<RawFloorServer> raw;
+      std::unique_ptr<Connection> raw_conn;
+      if (o.raw_floor) {
+        raw = std::make_unique<RawFloorServer>(answer.body, answer.content_type);
+        raw_conn = std::make_unique<Connection>(raw->port());
+      }
       if (o.floor) {
         floor = std::make_unique<FloorServer>(config.extender, std::move(answer.body),
                                               answer.content_type);
@@ -544,6 +658,7 @@ int Run(const Options& o) {
       for (size_t i = 0; i < warmup; ++i) {
         Timed(conn, path, body, o.accept_encoding, series);
         if (floor_conn) Timed(*floor_conn, path, body, o.accept_encoding, floor_series);
+        if (raw_conn) Timed(*raw_conn, path, body, o.accept_encoding, raw_series);
       }
       for (size_t i = 0; i < count; ++i) {
         series.ms.push_back(Timed(conn, path, body, o.accept_encoding, series));
@@ -551,11 +666,15 @@ int Run(const Options& o) {
           floor_series.ms.push_back(
               Timed(*floor_conn, path, body, o.accept_encoding, floor_series));
         }
+        if (raw_conn) {
+          raw_series.ms.push_back(Timed(*raw_conn, path, body, o.accept_encoding, raw_series));
+        }
       }
       series.connections += conn.reconnects();
       if (floor_conn) floor_series.connections += floor_conn->reconnects();
       results.push_back(std::move(series));
       floors.push_back(std::move(floor_series));
+      raw_floors.push_back(std::move(raw_series));
     }
   }
 
@@ -564,6 +683,7 @@ int Run(const Options& o) {
   for (size_t i = 0; i < results.size(); ++i) {
     PrintRow(results[i]);
     if (o.floor) PrintRow(floors[i]);
+    if (o.raw_floor) PrintRow(raw_floors[i]);
   }
   std::printf("\n");
   for (size_t i = 0; i < results.size() && o.floor; ++i) {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scheduler/extender/explain.h"
+#include "scheduler/http/buffered_server.h"
 #include "scheduler/version.h"
 #include "scheduler/wire/extender_args.h"
 #include "scheduler/wire/extender_results.h"
@@ -129,7 +130,7 @@ Result<int> ExtenderServer::Bind() {
     }
     server_ = std::move(ssl);
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<BufferedServer>();
   }
   Install();
 
