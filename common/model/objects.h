@@ -30,6 +30,8 @@ struct Toleration {
   std::string value;
   std::string effect;    // empty: every effect
   std::optional<int64_t> toleration_seconds;
+
+  bool operator==(const Toleration&) const = default;
 };
 
 // One requirement of a label selector or node selector term. Operators: In, NotIn, Exists,
@@ -38,6 +40,8 @@ struct SelectorRequirement {
   std::string key;
   std::string op;
   std::vector<std::string> values;
+
+  bool operator==(const SelectorRequirement&) const = default;
 };
 
 struct LabelSelector {
@@ -50,6 +54,8 @@ struct LabelSelector {
 struct NodeSelectorTerm {
   std::vector<SelectorRequirement> match_expressions;
   std::vector<SelectorRequirement> match_fields;
+
+  bool operator==(const NodeSelectorTerm&) const = default;
 };
 
 struct Node {
@@ -72,6 +78,8 @@ struct Container {
   ResourceQuantities requests;
   ResourceQuantities limits;
   bool restartable_init = false;  // init container with restartPolicy: Always (a sidecar)
+
+  bool operator==(const Container&) const = default;
 };
 
 struct OwnerReference {
@@ -80,6 +88,8 @@ struct OwnerReference {
   std::string name;
   std::string uid;
   bool controller = false;
+
+  bool operator==(const OwnerReference&) const = default;
 };
 
 struct Pod {
@@ -106,6 +116,8 @@ struct Pod {
   // condition PodScheduled == False with reason Unschedulable
   bool unschedulable = false;
   std::string start_time;           // status.startTime, RFC 3339, empty when unset
+
+  bool operator==(const Pod&) const = default;
 };
 
 // Bound to a node and not finished: the pods whose requests count against a node.

@@ -452,8 +452,160 @@ Result<bool> DecodeVictimMap(od::value& v, std::string_view name, bool meta,
 // ---------------------------------------------------------------------------------------------
 // Decoders
 
+namespace {
+
+// The Pod object's text decoded on its own, from a copy with simdjson's padding; nullopt when
+// it does not decode (the full decoder then says why). The copy wraps the text as a field of an
+// object, as the pod is in the body: the pod decoder reads a value within a document.
+std::optional<Pod> DecodePodText(std::string_view text) {
+  std::string wrapped;
+  wrapped.reserve(text.size() + 6);
+  wrapped.append("{\"P\":").append(text).push_back('}');
+  const simdjson::padded_string copy(wrapped);
+  ParserLease parser(copy.size());
+  od::document doc;
+  od::object root;
+  if ((*parser).iterate(copy).get(doc) || doc.get_object().get(root)) return std::nullopt;
+  std::optional<Pod> pod;
+  for (auto field_result : root) {
+    od::field field;
+    if (std::move(field_result).get(field) || pod) return std::nullopt;
+    Result<Pod> decoded = DecodePodField(field.value());
+    if (!decoded) return std::nullopt;
+    pod = std::move(decoded).value();
+  }
+  if (!CheckEnd(doc)) return std::nullopt;
+  return pod;
+}
+
+// Reads a names-mode body as kube-scheduler sends it without a JSON parser (see
+// DecodeNamesModeArgsFast). Each step either reads exactly what it expects or gives up.
+class NamesModeScanner {
+ public:
+  explicit NamesModeScanner(simdjson::padded_string_view body)
+      : p_(body.data()), end_(body.data() + body.size()) {}
+
+  std::optional<ExtenderArgs> Scan() {
+    ExtenderArgs args;
+    bool have_pod = false;
+    if (!Eat('{')) return std::nullopt;
+    do {
+      std::string_view key;
+      if (!Eat('"') || !PlainStringRest(key) || !Eat(':')) return std::nullopt;
+      SkipWhitespace();
+      if (KeyIs(key, "Pod")) {
+        std::string_view text;
+        if (!ObjectText(text)) return std::nullopt;
+        std::optional<Pod> pod = DecodePodText(text);
+        if (!pod) return std::nullopt;
+        args.pod = std::move(*pod);
+        have_pod = true;
+      } else if (KeyIs(key, "Nodes")) {
+        if (!Null()) return std::nullopt;  // full mode, or not JSON
+      } else if (KeyIs(key, "NodeNames")) {
+        if (Null()) {
+          args.node_names.reset();
+        } else if (!Names(args)) {
+          return std::nullopt;
+        }
+      } else {
+        return std::nullopt;  // a key kube-scheduler does not send: the full decoder skips it
+      }
+    } while (Eat(','));
+    if (!Eat('}')) return std::nullopt;
+    SkipWhitespace();
+    if (p_ != end_ || !have_pod || !args.node_names) return std::nullopt;
+    return args;
+  }
+
+ private:
+  void SkipWhitespace() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool Eat(char c) {
+    SkipWhitespace();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool Null() {
+    if (end_ - p_ < 4 || std::memcmp(p_, "null", 4) != 0) return false;
+    p_ += 4;
+    return true;
+  }
+  // After an opening quote: the string up to its closing quote, if every byte is plain.
+  bool PlainStringRest(std::string_view& text) {
+    const size_t n = json_text::PlainPrefix(p_, end_);
+    if (p_ + n == end_ || p_[n] != '"') return false;
+    text = std::string_view(p_, n);
+    p_ += n + 1;
+    return true;
+  }
+  // `["name",...]` of plain names: views into the body.
+  bool Names(ExtenderArgs& args) {
+    if (!Eat('[')) return false;
+    std::vector<std::string_view> names;
+    // Node names run 10 to 60 bytes: a guess that rarely regrows and never wastes much.
+    names.reserve(static_cast<size_t>(end_ - p_) / 24);
+    if (!Eat(']')) {
+      do {
+        std::string_view name;
+        if (!Eat('"') || !PlainStringRest(name)) return false;
+        names.push_back(name);
+      } while (Eat(','));
+      if (!Eat(']')) return false;
+    }
+    args.node_names = std::move(names);
+    return true;
+  }
+  // The text of the object at p_, from its '{' to the matching '}' (brackets counted outside
+  // strings). Whether it is well-formed is simdjson's to say when it decodes the text.
+  bool ObjectText(std::string_view& text) {
+    const char* start = p_;
+    if (p_ == end_ || *p_ != '{') return false;
+    int depth = 0;
+    while (p_ < end_) {
+      const char c = *p_++;
+      if (c == '"') {
+        for (;;) {
+          p_ += json_text::PlainPrefix(p_, end_);
+          if (p_ == end_) return false;
+          const char s = *p_++;
+          if (s == '"') break;
+          if (s == '\\') {
+            if (p_ == end_) return false;
+            ++p_;
+          }
+        }
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        text = std::string_view(start, static_cast<size_t>(p_ - start));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  const char* p_;
+  const char* const end_;
+};
+
+}  // namespace
+
+std::optional<ExtenderArgs> DecodeNamesModeArgsFast(simdjson::padded_string_view body) {
+  if (body.padding() < 16) return std::nullopt;  // PlainPrefix reads whole 16-byte blocks
+  return NamesModeScanner(body).Scan();
+}
+
 Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
                                         const NodeProjection& projection) {
+  if (std::optional<ExtenderArgs> fast = DecodeNamesModeArgsFast(body)) return std::move(*fast);
+  return DecodeExtenderArgsInFull(body, projection);
+}
+
+Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
+                                              const NodeProjection& projection) {
   ParserLease parser(body.size());
   od::document doc;
   Result<od::object> root = RootObject(*parser, body, doc);

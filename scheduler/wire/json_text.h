@@ -5,6 +5,7 @@
 // request checks every name.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -32,16 +33,38 @@ constexpr bool AnyNotPlain(uint64_t w) {
 }
 
 #if defined(__SSE2__)
-// Whether any of the 16 bytes at `p` is not plain: a signed compare with 0x20 catches the
+// Bit i set when byte i of the 16 at `p` is not plain: a signed compare with 0x20 catches the
 // control characters and every byte from 0x80 (negative as signed) at once.
-inline bool AnyNotPlain16(const char* p) {
+inline unsigned NotPlainMask16(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i special = _mm_or_si128(
       _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-  return _mm_movemask_epi8(special) != 0;
+  return static_cast<unsigned>(_mm_movemask_epi8(special));
 }
+
+// Whether any of the 16 bytes at `p` is not plain.
+inline bool AnyNotPlain16(const char* p) { return NotPlainMask16(p) != 0; }
 #endif
+
+// How many bytes from `p` on are plain, up to `end`. Reads in 16-byte blocks: up to 15 bytes
+// past `end` must be readable (a simdjson padded buffer's padding is).
+inline size_t PlainPrefix(const char* p, const char* end) {
+  const size_t n = static_cast<size_t>(end - p);
+#if defined(__SSE2__)
+  for (size_t i = 0; i < n; i += 16) {
+    if (const unsigned mask = NotPlainMask16(p + i); mask != 0) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      return at < n ? at : n;
+    }
+  }
+  return n;
+#else
+  size_t i = 0;
+  while (i < n && IsPlain(static_cast<unsigned char>(p[i]))) ++i;
+  return i;
+#endif
+}
 
 // Whether every byte of `s` is plain. Tails are read as a last whole block that overlaps bytes
 // already checked.

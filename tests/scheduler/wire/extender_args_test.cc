@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -285,6 +286,105 @@ TEST(ExtenderArgs, NodeNamesAreViewsOrUnescaped) {
   EXPECT_EQ((*args.node_names)[5].data(), body.text().data() + body.text().find("n\xC3\xB6"
                                                                                 "de"));
   EXPECT_EQ(args.unescaped_names.size(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The names-mode fast path (DecodeNamesModeArgsFast) against the full decoder
+
+// The fast path's answer, when it gives one, is the full decoder's: a success with the same pod
+// and the same names, views into the body. Returns whether the fast path took the body.
+bool FastAgreesWithFull(const std::string& text) {
+  RequestBuffer body(text);
+  const simdjson::padded_string_view view = body.View();
+  std::optional<ExtenderArgs> fast = DecodeNamesModeArgsFast(view);
+  Result<ExtenderArgs> full = DecodeExtenderArgsInFull(view);
+  // Whichever half decodes it, DecodeExtenderArgs answers as the full decoder does.
+  Result<ExtenderArgs> either = DecodeExtenderArgs(view);
+  EXPECT_EQ(either.ok(), full.ok()) << text;
+  if (!either.ok() && !full.ok()) {
+    EXPECT_EQ(either.error(), full.error()) << text;
+  }
+  if (!fast) return false;
+  EXPECT_TRUE(full.ok()) << "the fast path took a body the full decoder rejects ("
+                         << (full.ok() ? "" : full.error()) << "): " << text;
+  if (!full.ok()) return true;
+  EXPECT_TRUE(fast->pod == full->pod) << text;
+  EXPECT_FALSE(fast->nodes.has_value()) << text;
+  EXPECT_EQ(fast->node_names, full->node_names) << text;
+  EXPECT_TRUE(fast->unescaped_names.empty()) << text;
+  for (std::string_view name : fast->node_names.value_or(std::vector<std::string_view>{})) {
+    EXPECT_TRUE(name.data() >= body.text().data() &&
+                name.data() + name.size() <= body.text().data() + body.size())
+        << "not a view into the body: " << name;
+  }
+  return true;
+}
+
+TEST(NamesModeFastPath, TakesWhatKubeSchedulerSends) {
+  const std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  const std::vector<std::string> taken = {
+      Example("filter-names-mode.json"),
+      R"({"Pod":)" + pod + R"(,"Nodes":null,"NodeNames":["a","b-1","c.example.com"]})",
+      R"({"pod": )" + pod + R"(, "nodenames": ["a"], "nodes": null})",
+      R"({"NODENAMES": ["a"], "POD": )" + pod + "}",
+      " \n\t{ \"Pod\" :" + pod + " , \"NodeNames\" : [ \"a\" , \"b\" ] } \r\n",
+      R"({"Pod":)" + pod + R"(,"NodeNames":[]})",
+      // Repeated keys: the last one counts, as in the full decoder.
+      R"({"Pod":)" + testing::PodJson(testing::EpcPod("q", "u2", "5")) + R"(,"Pod":)" + pod +
+          R"(,"NodeNames":["x"],"NodeNames":["a","b"]})",
+      // A pod whose strings need unescaping and carry UTF-8: simdjson decodes it.
+      R"({"Pod":{"metadata":{"name":"caf\u00e9","namespace":"d","uid":"u\"1","labels":{"k":"v\u00e9"}},"spec":{"containers":[{"name":"c","resources":{"requests":{"sgx.intel.com/epc":"10Mi"}}}]}},"NodeNames":["a"]})",
+  };
+  for (const std::string& text : taken) EXPECT_TRUE(FastAgreesWithFull(text)) << text;
+}
+
+TEST(NamesModeFastPath, LeavesEverythingElseToTheFullDecoder) {
+  const std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  const std::vector<std::string> declined = {
+      Example("filter-full-mode.json"),
+      R"({"Pod":)" + pod + R"(,"NodeNames":["a\u0062"]})",          // an escape in a name
+      R"({"Pod":)" + pod + "," + "\"NodeNames\":[\"n\xc3\xb6\"]}",  // UTF-8 in a name
+      R"({"Pod":)" + pod + R"(,"NodeNames":["a"],"Extra":1})",      // a key it does not know
+      R"({"Pod":)" + pod + R"(,"Node\u004eames":["a"]})",           // an escaped key
+      R"({"Pod":null,"NodeNames":["a"]})",
+      R"({"Pod":)" + pod + R"(,"NodeNames":null})",
+      R"({"Pod":)" + pod + R"(,"NodeNames":["a",]})",
+      R"({"Pod":)" + pod + R"(,"NodeNames":["a"]} x)",
+      R"({"Pod":)" + pod + R"(,"NodeNames":["a"])",
+      R"({"Pod":{"metadata":{"name":"p","uid":"u"},"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"bad"}}}]}},"NodeNames":["a"]})",
+      R"({"Pod":{"metadata":{"name":"p"]},"NodeNames":["a"]})",
+      R"({"Pod":)" + pod + R"(,"Nodes":{"items":[]},"NodeNames":["a"]})",
+      "",
+      "[]",
+  };
+  for (const std::string& text : declined) EXPECT_FALSE(FastAgreesWithFull(text)) << text;
+}
+
+// Every prefix of a names-mode body, and every byte of it replaced by each of a set of bytes
+// that JSON gives meaning to: the fast path either declines or agrees with the full decoder.
+TEST(NamesModeFastPath, NeverDisagreesWithTheFullDecoderOnBrokenBodies) {
+  const std::string base =
+      R"({"Pod":{"metadata":{"name":"p","namespace":"d","uid":"u1"},"spec":{"containers":[{"name":"c","resources":{"requests":{"sgx.intel.com/epc":"10Mi"}}}]}},"Nodes":null,"NodeNames":["a","bb"]})";
+  ASSERT_TRUE(FastAgreesWithFull(base));
+  size_t taken = 0, tried = 0;
+  for (size_t n = 0; n < base.size(); ++n) {
+    taken += FastAgreesWithFull(base.substr(0, n));
+    ++tried;
+  }
+  EXPECT_EQ(taken, 0u) << "a prefix is never a whole body";
+  const std::string replacements("\"\\{}[],: x0n\x01\x80\x7f", 15);
+  for (size_t i = 0; i < base.size(); ++i) {
+    for (char r : replacements) {
+      if (base[i] == r) continue;
+      std::string text = base;
+      text[i] = r;
+      taken += FastAgreesWithFull(text);
+      ++tried;
+    }
+  }
+  // Some replacements leave a body that still decodes (a letter in a name, a space): the fast
+  // path must take some of those, or this test checks nothing.
+  EXPECT_GT(taken, 50u) << "of " << tried;
 }
 
 TEST(RequestBuffer, GrowsAndKeepsPadding) {
