@@ -550,7 +550,7 @@ void DecodeNodeStatus(od::value& v, Ctx& ctx, const Path& path, Node& node,
       ReadQuantities(fv, ctx, path.Field("allocatable"), node.allocatable, keys);
     } else if (k.Is("capacity")) {
       ReadQuantities(fv, ctx, path.Field("capacity"), node.capacity, keys);
-    } else if (k.Is("conditions")) {
+    } else if (k.Is("conditions") && projection.conditions) {
       node.ready = true;
       ForEachCondition(fv, ctx, path.Field("conditions"), [&](const ConditionView& c) {
         if (c.type == "Ready") node.ready = c.status == "True";
@@ -571,7 +571,7 @@ void DecodeNodeInto(od::value& v, Ctx& ctx, Node& node, const NodeProjection& pr
   ForEachField(v, ctx, root, [&](Key& k, od::value& fv) {
     if (k.Is("metadata")) {
       DecodeMeta(fv, ctx, root.Field("metadata"), meta);
-    } else if (k.Is("spec")) {
+    } else if (k.Is("spec") && projection.taints_and_unschedulable) {
       DecodeNodeSpec(fv, ctx, root.Field("spec"), node);
     } else if (k.Is("status")) {
       DecodeNodeStatus(fv, ctx, root.Field("status"), node, projection);

@@ -26,11 +26,15 @@ struct NodeDecodeResult {
 };
 NodeDecodeResult DecodeNode(simdjson::ondemand::value value);
 
-// What DecodeNode stores of a v1.Node; the default stores all the model has. Whatever a
-// projection leaves out is still read and checked exactly as the full decode does, so a node
-// fails to decode with a projection exactly when, and with the same error as, without one: a
-// projection only saves building what its caller never reads (a 9 KB AKS node carries ~30
-// labels and a dozen resources; an extender needs a pool label and the EPC quantities).
+// What DecodeNode stores of a v1.Node; the default stores all the model has. Labels, annotations,
+// uid/resourceVersion and resources a projection leaves out are still read and checked exactly
+// as the full decode does, so on their account a node fails to decode with a projection exactly
+// when, and with the same error as, without one: the projection only saves building what its
+// caller never reads (a 9 KB AKS node carries ~30 labels and a dozen resources; an extender
+// needs a pool label and the EPC quantities). Conditions and the taints/unschedulable of spec
+// are different: left out, they are skipped unread (JSON that does not parse still fails the
+// whole request), since reading a node-problem-detector node's 15 conditions cost the extender
+// a fifth of its full-mode decode for checks kube-scheduler runs itself.
 struct NodeProjection {
   bool annotations = true;
   bool uid_and_version = true;  // metadata.uid and metadata.resourceVersion
@@ -40,6 +44,10 @@ struct NodeProjection {
   // false: only the resources named in resource_names, in capacity and in allocatable.
   bool all_resources = true;
   std::vector<std::string> resource_names;
+  // false: status.conditions are skipped unread (Node::ready stays true).
+  bool conditions = true;
+  // false: spec.taints and spec.unschedulable are skipped unread (none, and schedulable).
+  bool taints_and_unschedulable = true;
 };
 NodeDecodeResult DecodeNode(simdjson::ondemand::value value, const NodeProjection& projection);
 Result<Pod> DecodePod(simdjson::ondemand::value value);

@@ -182,8 +182,9 @@ class NodeFilter {
   NodeInfo keyed_node_;  // what Predicate::Fits(pod, key) checks, reused for every key
 };
 
-// What the checks read of a v1.Node: the rest of a full-mode request's nodes is only checked
-// by the decoder (a malformed node still fails), never stored.
+// What the checks read of a v1.Node: of the rest of a full-mode request's nodes, labels and
+// resources are only checked by the decoder (a malformed quantity still fails its node), never
+// stored; conditions and taints, which only kube-scheduler's own plugins read, are skipped.
 NodeProjection ProjectionFor(const CheckSet& checks, const ClusterStore& store) {
   NodeProjection p;
   p.annotations = false;
@@ -203,6 +204,10 @@ NodeProjection ProjectionFor(const CheckSet& checks, const ClusterStore& store) 
     p.all_resources = false;
     for (const EpcResource& r : store.epc().list()) p.resource_names.push_back(r.name);
   }
+  // Readiness and cordoning are the node condition check's; taints the taint check's (a node
+  // with node-problem-detector carries 15 conditions).
+  p.conditions = checks.Has(Check::kNodeCondition);
+  p.taints_and_unschedulable = checks.Has(Check::kNodeCondition) || checks.Has(Check::kTaints);
   return p;
 }
 

@@ -144,6 +144,48 @@ TEST(DecodeProjection, LeftOutFieldsFailAsInTheFullDecode) {
   }
 }
 
+// Conditions and spec left out are skipped unread: not stored, and not checked either.
+TEST(DecodeProjection, ConditionsAndTaintsLeftOutAreSkippedUnread) {
+  NodeProjection p = ExtenderLike();
+  p.conditions = false;
+  p.taints_and_unschedulable = false;
+  const std::string cordoned = R"({"metadata": {"name": "n"},
+      "spec": {"unschedulable": true, "taints": [{"key": "k", "effect": "NoSchedule"}]},
+      "status": {"conditions": [{"type": "Ready", "status": "False"}],
+                 "allocatable": {"sgx.intel.com/epc": "8Mi"}}})";
+  NodeDecodeResult full = ParseNodeJson(cordoned);
+  ASSERT_EQ(full.error, "");
+  EXPECT_FALSE(full.node.ready);
+  EXPECT_TRUE(full.node.unschedulable);
+  EXPECT_EQ(full.node.taints.size(), 1u);
+  NodeDecodeResult skipped = Decode(cordoned, p);
+  ASSERT_EQ(skipped.error, "");
+  EXPECT_TRUE(skipped.node.ready);
+  EXPECT_FALSE(skipped.node.unschedulable);
+  EXPECT_TRUE(skipped.node.taints.empty());
+  EXPECT_EQ(skipped.node.allocatable, full.node.allocatable);
+  // Each flag alone leaves the other part read.
+  NodeProjection only_conditions = ExtenderLike();
+  only_conditions.conditions = false;
+  NodeDecodeResult spec_read = Decode(cordoned, only_conditions);
+  EXPECT_TRUE(spec_read.node.ready);
+  EXPECT_TRUE(spec_read.node.unschedulable);
+  NodeProjection only_spec = ExtenderLike();
+  only_spec.taints_and_unschedulable = false;
+  NodeDecodeResult conditions_read = Decode(cordoned, only_spec);
+  EXPECT_FALSE(conditions_read.node.ready);
+  EXPECT_FALSE(conditions_read.node.unschedulable);
+  // Malformed but well-formed JSON there is not read, so not an error.
+  for (
+      const std::string text : {
+          R"({"metadata": {"name": "n"}, "spec": {"taints": [{"key": 1}]}})",
+          R"({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": 1}]}})",
+      }) {
+    EXPECT_NE(ParseNodeJson(text).error, "") << text;
+    EXPECT_EQ(Decode(text, p).error, "") << text;
+  }
+}
+
 // Random damage to real nodes: with or without a projection, the same error, and when there is
 // none, the same node less what the projection leaves out.
 TEST(DecodeProjection, SameOutcomeAsTheFullDecodeOnDamagedNodes) {

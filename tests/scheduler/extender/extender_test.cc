@@ -144,6 +144,9 @@ TEST_F(ExtenderTest, EveryRejectionIsThePredicatesOwnMessage) {
                                         : SgxNode("sgx-" + std::to_string(i), "168");
     if (i % 5 == 1) spec.epc_amount = "8";  // allocatable below the request
     if (i % 11 == 4) spec.cpu = "12q";      // does not decode in full mode
+    // Readiness and cordoning are kube-scheduler's to check: the projection skips them.
+    if (i % 7 == 3) spec.ready = false;
+    if (i % 13 == 5) spec.unschedulable = true;
     if (spec.cpu == "7820m") store_->UpsertNode(testing::ToNode(NodeJson(spec)));
     // Free EPC below the pod's 100 MiB differs node by node on some nodes, is the same on
     // others; the rest pass.
