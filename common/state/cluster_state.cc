@@ -65,6 +65,13 @@ const IndexedNode* NodeNameIndex::Find(std::string_view name) const {
 
 void NodeNameIndex::FindAll(std::span<const std::string_view> names,
                             std::span<IndexedNode> out) const {
+  std::vector<uint64_t> hashes(names.size());
+  for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
+  FindAll(names, hashes, out);
+}
+
+void NodeNameIndex::FindAll(std::span<const std::string_view> names,
+                            std::span<const uint64_t> hashes, std::span<IndexedNode> out) const {
   if (slots_.empty()) {
     std::fill(out.begin(), out.end(), IndexedNode{});
     return;
@@ -77,8 +84,6 @@ void NodeNameIndex::FindAll(std::span<const std::string_view> names,
   // checked against its candidate. A name that is not its candidate's is looked up again in
   // full (a tag collision, or an unknown name with a colliding tag: rare).
   const size_t n = names.size();
-  std::vector<uint64_t> hashes(n);
-  for (size_t i = 0; i < n; ++i) hashes[i] = HashName(names[i]);
   for (size_t i = 0; i < std::min(n, 3 * kFetchAhead); ++i) {
     __builtin_prefetch(&slots_[hashes[i] & mask_]);
   }
@@ -115,6 +120,12 @@ const NodeInfo* ClusterSnapshot::FindNode(std::string_view name) const {
 void ClusterSnapshot::FindNodes(std::span<const std::string_view> names,
                                 std::span<IndexedNode> out) const {
   index_.FindAll(names, out);
+}
+
+void ClusterSnapshot::FindNodes(std::span<const std::string_view> names,
+                                std::span<const uint64_t> hashes,
+                                std::span<IndexedNode> out) const {
+  index_.FindAll(names, hashes, out);
 }
 
 std::vector<const NodeInfo*> ClusterSnapshot::Nodes() const {

@@ -81,6 +81,10 @@ class NodeNameIndex {
   // must equal names.size(). Copies rather than points: the caller then reads the nodes in
   // order instead of all over the index.
   void FindAll(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
+  // The same, given hashes[i] == HashName(names[i]) (common/util/name_hash.h): a caller that
+  // looks the names up in other tables too hashes them once.
+  void FindAll(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
+               std::span<IndexedNode> out) const;
   size_t size() const { return records_.size(); }
 
  private:
@@ -109,6 +113,9 @@ class ClusterSnapshot {
   // faster than one by one (see NodeNameIndex). out.size() must equal names.size(); the infos
   // live as long as the snapshot.
   void FindNodes(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
+  // The same, given hashes[i] == HashName(names[i]).
+  void FindNodes(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
+                 std::span<IndexedNode> out) const;
   // Every known node, in no particular order.
   std::vector<const NodeInfo*> Nodes() const;
   // Use by pods bound to `node_name`, known node or not; nullptr when none.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/model/resources.h"
+#include "common/util/name_hash.h"
 
 namespace epc {
 
@@ -100,15 +101,24 @@ void AddRejection(FilterOutcome& out, std::string_view name, const NodeVerdict& 
   (v.unresolvable ? out.answer.unresolvable : out.answer.failed).emplace_back(name, v.message);
 }
 
+// A names-mode request's names, hashed once for every table they are looked up in: the
+// snapshot's node index, other pods' holds and this pod's own hold.
+std::vector<uint64_t> HashNames(const std::vector<std::string_view>& names) {
+  std::vector<uint64_t> hashes(names.size());
+  for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
+  return hashes;
+}
+
 // Names mode looks up thousands of nodes in the snapshot with little work per node: all names
 // are looked up in one batch (ClusterSnapshot::FindNodes overlaps the lookups' cache misses).
 // The found nodes carry the fields the extender's checks and score read (IndexedNode::epc), so
 // the checks run without touching the NodeInfos; a predicate that reads more (not the
 // extender's) reads the infos, fetched a few nodes ahead.
 std::vector<IndexedNode> FindNodes(const ClusterSnapshot& snapshot,
-                                   const std::vector<std::string_view>& names) {
+                                   const std::vector<std::string_view>& names,
+                                   const std::vector<uint64_t>& hashes) {
   std::vector<IndexedNode> nodes(names.size());
-  snapshot.FindNodes(names, nodes);
+  snapshot.FindNodes(names, hashes, nodes);
   return nodes;
 }
 
@@ -268,9 +278,12 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   if (out.answer.names_mode) {
     const auto& names = *args.node_names;
     out.answer.passing_node_names.reserve(names.size());
-    const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
+    const std::vector<uint64_t> hashes = HashNames(names);
+    const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node
-    if (others) reservations_.HeldOnAll(names, uid, held);
+    if (others) reservations_.HeldOnAll(names, hashes, uid, held);
+    std::vector<uint64_t> passing_hashes;  // for this pod's hold
+    if (pod.wants_epc()) passing_hashes.reserve(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string_view name = names[i];
       const IndexedNode& node = found[i];
@@ -284,12 +297,14 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
       if (!filter.keyed() && i + kPrefetchAhead < found.size()) {
         Prefetch(found[i + kPrefetchAhead].info);
       }
-      const bool fits = filter.Fits(*node.info, WithHeldKey(node.epc, held[i]), held[i], name);
-      if (fits) out.answer.passing_node_names.push_back(name);
+      if (!filter.Fits(*node.info, WithHeldKey(node.epc, held[i]), held[i], name)) continue;
+      out.answer.passing_node_names.push_back(name);
+      if (pod.wants_epc()) passing_hashes.push_back(hashes[i]);
     }
     // This pod's EPC is held on every node it passed.
     reservations_.Hold(uid, pod.request.epc_bytes,
-                       pod.wants_epc() ? NodeNameSet(out.answer.passing_node_names) : NodeNameSet(),
+                       pod.wants_epc() ? NodeNameSet(out.answer.passing_node_names, passing_hashes)
+                                       : NodeNameSet(),
                        options_.now());
     return out;
   }
@@ -333,9 +348,10 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   if (args.names_mode()) {
     const auto& names = *args.node_names;
     out.hosts.reserve(names.size());
-    const std::vector<IndexedNode> found = FindNodes(*snapshot, names);
+    const std::vector<uint64_t> hashes = HashNames(names);
+    const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node
-    if (others) reservations_.HeldOnAll(names, uid, held);
+    if (others) reservations_.HeldOnAll(names, hashes, uid, held);
     for (size_t i = 0; i < names.size(); ++i) {
       const IndexedNode& node = found[i];
       // Score reads only what the key holds.

@@ -17,7 +17,15 @@ constexpr uint64_t kIndexBits = 0xFFFFFFFFULL;
 
 }  // namespace
 
-NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
+NodeNameSet::NodeNameSet(std::span<const std::string_view> names)
+    : NodeNameSet(names, [&] {
+        std::vector<uint64_t> hashes(names.size());
+        for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
+        return hashes;
+      }()) {}
+
+NodeNameSet::NodeNameSet(std::span<const std::string_view> names,
+                         std::span<const uint64_t> hashes) {
   if (names.empty()) return;
   size_t bytes = 0;
   for (std::string_view name : names) bytes += name.size();
@@ -26,9 +34,10 @@ NodeNameSet::NodeNameSet(std::span<const std::string_view> names) {
   starts_.push_back(0);
   slots_.assign(std::bit_ceil(names.size() * 2), 0);
   const size_t mask = slots_.size() - 1;
-  for (std::string_view name : names) {
+  for (size_t n = 0; n < names.size(); ++n) {
+    const std::string_view name = names[n];
     // One probe finds either the name (listed twice: kept once) or where it goes.
-    const uint64_t hash = HashName(name);
+    const uint64_t hash = hashes[n];
     const uint64_t tag = hash >> 32 << 32;
     size_t slot = hash & mask;
     bool listed = false;
@@ -99,14 +108,17 @@ int64_t Reservations::HeldOn(std::string_view node, std::string_view except_uid)
 
 void Reservations::HeldOnAll(std::span<const std::string_view> nodes, std::string_view except_uid,
                              std::span<int64_t> held) const {
+  std::vector<uint64_t> hashes(nodes.size());  // once for all the holds
+  for (size_t i = 0; i < nodes.size(); ++i) hashes[i] = HashName(nodes[i]);
+  HeldOnAll(nodes, hashes, except_uid, held);
+}
+
+void Reservations::HeldOnAll(std::span<const std::string_view> nodes,
+                             std::span<const uint64_t> hashes, std::string_view except_uid,
+                             std::span<int64_t> held) const {
   std::fill(held.begin(), held.end(), 0);
-  std::vector<uint64_t> hashes;  // once for all the holds, when there is one
   for (const auto& [uid, entry] : holds_) {
     if (uid == except_uid) continue;
-    if (hashes.empty()) {
-      hashes.resize(nodes.size());
-      for (size_t i = 0; i < nodes.size(); ++i) hashes[i] = HashName(nodes[i]);
-    }
     entry.nodes.ForEachContained(
         nodes, hashes, [&](size_t i) { held[i] = SaturatingAdd(held[i], entry.epc_bytes); });
   }

@@ -36,6 +36,8 @@ class NodeNameSet {
  public:
   NodeNameSet() = default;
   explicit NodeNameSet(std::span<const std::string_view> names);
+  // The same, given hashes[i] == HashName(names[i]) (common/util/name_hash.h).
+  NodeNameSet(std::span<const std::string_view> names, std::span<const uint64_t> hashes);
   NodeNameSet(std::initializer_list<std::string_view> names)
       : NodeNameSet(std::span<const std::string_view>(names.begin(), names.size())) {}
 
@@ -85,6 +87,9 @@ class Reservations {
   // held.size() must equal nodes.size().
   void HeldOnAll(std::span<const std::string_view> nodes, std::string_view except_uid,
                  std::span<int64_t> held) const;
+  // The same, given hashes[i] == HashName(nodes[i]).
+  void HeldOnAll(std::span<const std::string_view> nodes, std::span<const uint64_t> hashes,
+                 std::string_view except_uid, std::span<int64_t> held) const;
   // Whether any pod other than `except_uid` holds EPC anywhere: when not, a filter skips
   // HeldOn for every node (the common case: kube-scheduler retries the same pod, or none is
   // between filter and bind).
