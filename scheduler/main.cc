@@ -187,6 +187,10 @@ int main(int argc, char** argv) {
 
   epc::Logger log(std::cerr, flags.verbosity);
   epc::ClusterStore store(config.epc_resources, epc::PoolClassifier(config.pools));
+  // Filter and prioritize read the store's latest snapshot; building one after a watch event
+  // takes milliseconds at thousands of nodes, which must not land on a request. 20 ms lets a
+  // burst of bindings go into one snapshot; EPC granted meanwhile stays held (reservations).
+  store.PublishInBackground(std::chrono::milliseconds(20));
   epc::SeenPods seen;
   std::unique_ptr<epc::Binder> binder;
   std::unique_ptr<epc::ClusterInformer> informer;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include "common/model/pod_request.h"
 #include "common/util/name_hash.h"
@@ -162,14 +163,14 @@ void ClusterStore::UpsertNodeLocked(Node node) {
     entry->info.requested = use->second->requested;
   }
   working_.nodes_[name] = std::move(entry);
-  published_.reset();
+  ChangedLocked();
 }
 
 void ClusterStore::DeleteNode(std::string_view name) {
   std::lock_guard lock(mu_);
   // Pods bound to a deleted node keep their accounting until they are deleted themselves, as
   // the pod garbage collector removes them shortly after.
-  if (working_.nodes_.erase(std::string(name)) > 0) published_.reset();
+  if (working_.nodes_.erase(std::string(name)) > 0) ChangedLocked();
 }
 
 void ClusterStore::UpsertPod(const Pod& pod) {
@@ -195,20 +196,20 @@ void ClusterStore::UpsertPodLocked(const Pod& pod) {
     working_.pods_[pod.uid] = std::move(use);
     RefreshNodeLocked(pod.node_name);
   }
-  published_.reset();
+  ChangedLocked();
 }
 
 void ClusterStore::DeletePod(std::string_view uid) {
   std::lock_guard lock(mu_);
   RemovePodLocked(uid);
-  published_.reset();
+  ChangedLocked();
 }
 
 void ClusterStore::ReplaceNodes(std::vector<Node> nodes) {
   std::lock_guard lock(mu_);
   working_.nodes_.clear();
   for (Node& node : nodes) UpsertNodeLocked(std::move(node));
-  published_.reset();
+  ChangedLocked();
 }
 
 void ClusterStore::ReplacePods(const std::vector<Pod>& pods) {
@@ -217,7 +218,7 @@ void ClusterStore::ReplacePods(const std::vector<Pod>& pods) {
   working_.use_.clear();
   for (auto& [name, entry] : working_.nodes_) RefreshNodeLocked(name);
   for (const Pod& pod : pods) UpsertPodLocked(pod);
-  published_.reset();
+  ChangedLocked();
 }
 
 void ClusterStore::RemovePodLocked(std::string_view uid) {
@@ -250,17 +251,64 @@ void ClusterStore::RefreshNodeLocked(const std::string& name) {
   it->second = std::move(entry);
 }
 
+ClusterStore::~ClusterStore() = default;
+
+std::shared_ptr<const ClusterSnapshot> ClusterStore::BuildLocked() const {
+  auto snapshot = std::make_shared<ClusterSnapshot>(working_);
+  std::vector<NodeNameIndex::Entry> entries;
+  entries.reserve(snapshot->nodes_.size());
+  for (const auto& [name, entry] : snapshot->nodes_) entries.push_back({name, &entry->info});
+  snapshot->index_ = NodeNameIndex(entries);
+  return snapshot;
+}
+
+void ClusterStore::ChangedLocked() {
+  dirty_ = true;
+  if (background_) changed_.notify_one();
+}
+
 std::shared_ptr<const ClusterSnapshot> ClusterStore::Snapshot() const {
+  if (background_) {
+    std::lock_guard published(published_mu_);
+    if (published_) return published_;
+  }
   std::lock_guard lock(mu_);
-  if (!published_) {
-    auto snapshot = std::make_shared<ClusterSnapshot>(working_);
-    std::vector<NodeNameIndex::Entry> entries;
-    entries.reserve(snapshot->nodes_.size());
-    for (const auto& [name, entry] : snapshot->nodes_) entries.push_back({name, &entry->info});
-    snapshot->index_ = NodeNameIndex(entries);
-    published_ = std::move(snapshot);
+  std::lock_guard published(published_mu_);
+  if (!published_ || (dirty_ && !background_)) {
+    published_ = BuildLocked();
+    dirty_ = false;
   }
   return published_;
+}
+
+void ClusterStore::PublishInBackground(std::chrono::milliseconds delay) {
+  std::lock_guard lock(mu_);
+  if (background_) return;
+  background_ = true;
+  publisher_ = std::jthread([this, delay](std::stop_token stop) { PublishLoop(stop, delay); });
+}
+
+void ClusterStore::PublishLoop(std::stop_token stop, std::chrono::milliseconds delay) {
+  // The snapshot before the current one, released a round later than it was replaced: readers
+  // are done with it by then, so its destruction (a few ms at thousands of nodes) falls on this
+  // thread rather than on the request that would have dropped the last reference.
+  std::shared_ptr<const ClusterSnapshot> retired;
+  std::unique_lock lock(mu_);
+  while (changed_.wait(lock, stop, [&] { return dirty_; })) {
+    // Let a burst of changes (a scheduling burst's bindings) go into one snapshot.
+    changed_.wait_for(lock, stop, delay, [] { return false; });
+    if (stop.stop_requested()) break;
+    std::shared_ptr<const ClusterSnapshot> next = BuildLocked();
+    dirty_ = false;
+    lock.unlock();
+    std::shared_ptr<const ClusterSnapshot> previous;
+    {
+      std::lock_guard published(published_mu_);
+      previous = std::exchange(published_, std::move(next));
+    }
+    retired = std::move(previous);
+    lock.lock();
+  }
 }
 
 }  // namespace epc

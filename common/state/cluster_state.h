@@ -6,6 +6,9 @@
 // (a pod event adjusts one node), never recomputed per request.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -139,9 +143,23 @@ class ClusterSnapshot {
 
 // Thread-safe. Writers serialize on a mutex; Snapshot() returns the latest state, building a new
 // snapshot only after a change (shared, unchanged nodes are not copied).
+//
+// Building a snapshot copies the store's maps and indexes the node names: ~7 ms at 5,000 nodes
+// and 15,000 pods, paid by the first reader after a change. A daemon whose readers answer
+// requests (the extender) calls PublishInBackground(): a thread of the store's own then builds
+// each snapshot a moment after a change, and Snapshot() returns the latest one built, never
+// building itself (only the very first).
 class ClusterStore {
  public:
   ClusterStore(EpcResources epc, PoolClassifier pools);
+  ~ClusterStore();
+  ClusterStore(const ClusterStore&) = delete;
+  ClusterStore& operator=(const ClusterStore&) = delete;
+
+  // From now on snapshots are built on a background thread, `delay` after the first change not
+  // yet published (changes within the delay go into one snapshot). Snapshot() then returns a
+  // state at most delay + one build old. Call once; the thread stops with the store.
+  void PublishInBackground(std::chrono::milliseconds delay);
 
   void UpsertNode(Node node);
   void DeleteNode(std::string_view name);
@@ -163,12 +181,24 @@ class ClusterStore {
   void RemovePodLocked(std::string_view uid);
   void RefreshNodeLocked(const std::string& name);
 
+  // A snapshot of working_; called with mu_ held.
+  std::shared_ptr<const ClusterSnapshot> BuildLocked() const;
+  // Marks working_ changed; called with mu_ held.
+  void ChangedLocked();
+  void PublishLoop(std::stop_token stop, std::chrono::milliseconds delay);
+
   const EpcResources epc_;
   const PoolClassifier pools_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards working_ and dirty_; taken before published_mu_
   // The working state; copied into a snapshot on demand.
   ClusterSnapshot working_;
+  mutable bool dirty_ = true;  // working_ has changes that published_ lacks
+  std::atomic<bool> background_{false};
+  std::condition_variable_any changed_;
+  // Guards published_ alone, so that readers never wait for a build.
+  mutable std::mutex published_mu_;
   mutable std::shared_ptr<const ClusterSnapshot> published_;
+  std::jthread publisher_;  // last: stops (and joins) before the state it reads is destroyed
 };
 
 }  // namespace epc

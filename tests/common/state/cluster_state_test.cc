@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "tests/testing/builders.h"
@@ -111,6 +114,56 @@ TEST_F(ClusterStoreTest, NodeUpdateKeepsRequested) {
 }
 
 // NodeNameIndex, by itself: what FindNode and FindNodes answer from.
+// Waits up to 10 s for the store to publish a snapshot other than `old`.
+std::shared_ptr<const ClusterSnapshot> NextSnapshot(
+    const ClusterStore& store, const std::shared_ptr<const ClusterSnapshot>& old) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::shared_ptr<const ClusterSnapshot> now = store.Snapshot();
+    if (now != old) return now;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return old;
+}
+
+// In the background, readers get the last snapshot built, at once, until the store's thread
+// builds the next one `delay` after a change; a burst of changes goes into one snapshot.
+TEST_F(ClusterStoreTest, BackgroundPublishingKeepsReadersOffTheBuild) {
+  store_.PublishInBackground(std::chrono::milliseconds(500));
+  const std::shared_ptr<const ClusterSnapshot> first = store_.Snapshot();
+  EXPECT_EQ(first->FindNode("sgx-0")->requested.epc_bytes, 0);
+  store_.UpsertPod(PodBuilder("a").Request(kAzureEpc, "10").OnNode("sgx-0").Build());
+  store_.UpsertPod(PodBuilder("b").Request(kAzureEpc, "20").OnNode("sgx-0").Build());
+  store_.UpsertNode(NodeBuilder("sgx-1").Allocatable(kAzureEpc, "64").Build());
+  // Within the delay (500 ms): still the snapshot from before the changes, unchanged.
+  EXPECT_EQ(store_.Snapshot(), first);
+  EXPECT_EQ(first->FindNode("sgx-1"), nullptr);
+  const std::shared_ptr<const ClusterSnapshot> next = NextSnapshot(store_, first);
+  ASSERT_NE(next, first) << "no snapshot published after the changes";
+  EXPECT_EQ(next->FindNode("sgx-0")->requested.epc_bytes, 30 * kMiB);
+  EXPECT_NE(next->FindNode("sgx-1"), nullptr);
+  EXPECT_NE(next->FindPod(PodBuilder("a").Build().uid), nullptr);
+  // All three changes are in that one snapshot: nothing more is published after it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(store_.Snapshot(), next);
+  // The snapshot held by a reader outlives its replacement.
+  store_.DeletePod(PodBuilder("a").Build().uid);
+  const std::shared_ptr<const ClusterSnapshot> third = NextSnapshot(store_, next);
+  EXPECT_EQ(third->FindNode("sgx-0")->requested.epc_bytes, 20 * kMiB);
+  EXPECT_EQ(next->FindNode("sgx-0")->requested.epc_bytes, 30 * kMiB);
+}
+
+TEST(ClusterStoreBackgroundTest, AStoreWithAChangePendingStopsPromptly) {
+  const auto start = std::chrono::steady_clock::now();
+  {
+    ClusterStore store(EpcResources(), PoolClassifier({PoolSpec{"sgx", true, {}}}));
+    store.PublishInBackground(std::chrono::seconds(30));
+    store.Snapshot();
+    store.UpsertNode(NodeBuilder("sgx-0").Allocatable(kAzureEpc, "168").Build());
+  }  // the publisher is waiting out its 30 s delay
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
 class NodeNameIndexTest : public ::testing::Test {
  protected:
   // Infos told apart by their requested EPC (i + 1 bytes for infos_[i]).
