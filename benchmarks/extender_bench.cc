@@ -24,6 +24,7 @@
 // Counter allocs/node: heap allocations per node and iteration (operator new is counted).
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -172,6 +173,33 @@ void BM_FilterBesideHolds(benchmark::State& state) {
   }
   state.counters["passed"] = static_cast<double>(passed);
   state.counters["held_pods"] = static_cast<double>(cluster->extender->held_pods());
+}
+
+// A filter right after the watch changed the store (a pod bound, as in a burst of scheduling).
+// background:0: the first Snapshot() after a change publishes a new snapshot (copies the
+// store's maps and indexes the names) inside that filter, as a store without background
+// publishing does. background:1: the store publishes on its own thread (PublishInBackground,
+// as epc-extender runs it) and the filter reads the last snapshot built. BM_Filter never
+// changes the store.
+void BM_FilterAfterAWatchEvent(benchmark::State& state) {
+  const size_t nodes = static_cast<size_t>(state.range(0));
+  const bool background = state.range(1) != 0;
+  const std::unique_ptr<Cluster> cluster = NewCluster(nodes);
+  if (background) cluster->store->PublishInBackground(std::chrono::milliseconds(20));
+  const ExtenderArgs args = DecodeOrDie(Mode::kNames, nodes, *cluster);
+  Pod event;
+  event.uid = "watch-event";
+  event.name = "watch-event";
+  event.namespace_name = "default";
+  event.phase = "Running";
+  size_t i = 0;
+  for (auto _ : state) {
+    event.node_name = NodeName(i++ % nodes);
+    cluster->store->UpsertPod(event);
+    FilterOutcome out = cluster->extender->Filter(args);
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["nodes"] = static_cast<double>(nodes);
 }
 
 void BM_Prioritize(benchmark::State& state, Mode mode) {
@@ -332,6 +360,10 @@ BENCHMARK_CAPTURE(BM_Filter, full, Mode::kFull)->Apply(Sizes);
 BENCHMARK(BM_FilterBesideHolds)
     ->ArgsProduct({{5000}, {0, 1, 4, 16}})
     ->ArgNames({"nodes", "holds"})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterAfterAWatchEvent)
+    ->ArgNames({"nodes", "background"})
+    ->ArgsProduct({{1000, 5000}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Prioritize, names, Mode::kNames)->Apply(Sizes);
 BENCHMARK_CAPTURE(BM_Prioritize, full, Mode::kFull)->Apply(Sizes);
