@@ -33,6 +33,8 @@ void SetTimeout(socket_t sock, int option, time_t sec, time_t usec) {
   setsockopt(sock, SOL_SOCKET, option, &tv, sizeof tv);
 }
 
+int Millis(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
+
 bool AddressOf(const sockaddr_storage& addr, socklen_t len, std::string& ip, int& port) {
   char host[NI_MAXHOST];
   char service[NI_MAXSERV];
@@ -49,16 +51,15 @@ bool AddressOf(const sockaddr_storage& addr, socklen_t len, std::string& ip, int
 // connection).
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(socket_t sock, time_t read_sec, time_t read_usec)
+  ConnectionStream(socket_t sock, int read_timeout_ms, int write_timeout_ms)
       : sock_(sock),
-        read_sec_(read_sec),
-        read_usec_(read_usec),
+        read_timeout_ms_(read_timeout_ms),
+        write_timeout_ms_(write_timeout_ms),
         in_(std::make_unique_for_overwrite<char[]>(BufferedServer::kReadBufferBytes)) {}
 
-  bool is_readable() const override {
-    return begin_ < end_ || Poll(POLLIN, static_cast<int>(read_sec_ * 1000 + read_usec_ / 1000));
-  }
-  bool is_writable() const override { return Poll(POLLOUT, 0); }
+  // As httplib's own stream: ready within the read (write) timeout.
+  bool is_readable() const override { return begin_ < end_ || Poll(POLLIN, read_timeout_ms_); }
+  bool is_writable() const override { return Poll(POLLOUT, write_timeout_ms_); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (begin_ == end_) {
@@ -168,8 +169,8 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   const socket_t sock_;
-  const time_t read_sec_;
-  const time_t read_usec_;
+  const int read_timeout_ms_;
+  const int write_timeout_ms_;
   std::unique_ptr<char[]> in_;
   size_t begin_ = 0;  // unread bytes are in_[begin_, end_)
   size_t end_ = 0;
@@ -183,7 +184,8 @@ bool BufferedServer::process_and_close_socket(socket_t sock) {
   SetTimeout(sock, SO_SNDTIMEO, write_timeout_sec_, write_timeout_usec_);
   bool ok = false;
   {
-    ConnectionStream stream(sock, read_timeout_sec_, read_timeout_usec_);
+    ConnectionStream stream(sock, Millis(read_timeout_sec_, read_timeout_usec_),
+                            Millis(write_timeout_sec_, write_timeout_usec_));
     for (size_t left = keep_alive_max_count_; left > 0; --left) {
       if (!stream.WaitForRequest(std::chrono::seconds(keep_alive_timeout_sec_), svr_sock_)) break;
       bool connection_closed = false;
