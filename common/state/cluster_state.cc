@@ -65,13 +65,6 @@ const IndexedNode* NodeNameIndex::Find(std::string_view name) const {
 }
 
 void NodeNameIndex::FindAll(std::span<const std::string_view> names,
-                            std::span<IndexedNode> out) const {
-  std::vector<uint64_t> hashes(names.size());
-  for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
-  FindAll(names, hashes, out);
-}
-
-void NodeNameIndex::FindAll(std::span<const std::string_view> names,
                             std::span<const uint64_t> hashes, std::span<IndexedNode> out) const {
   if (slots_.empty()) {
     std::fill(out.begin(), out.end(), IndexedNode{});
@@ -116,11 +109,6 @@ void NodeNameIndex::FindAll(std::span<const std::string_view> names,
 const NodeInfo* ClusterSnapshot::FindNode(std::string_view name) const {
   const IndexedNode* node = index_.Find(name);
   return node == nullptr ? nullptr : node->info;
-}
-
-void ClusterSnapshot::FindNodes(std::span<const std::string_view> names,
-                                std::span<IndexedNode> out) const {
-  index_.FindAll(names, out);
 }
 
 void ClusterSnapshot::FindNodes(std::span<const std::string_view> names,

@@ -83,10 +83,8 @@ class NodeNameIndex {
   const IndexedNode* Find(std::string_view name) const;
   // out[i] = *Find(names[i]), or IndexedNode{} (info == nullptr) when not found; out.size()
   // must equal names.size(). Copies rather than points: the caller then reads the nodes in
-  // order instead of all over the index.
-  void FindAll(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
-  // The same, given hashes[i] == HashName(names[i]) (common/util/name_hash.h): a caller that
-  // looks the names up in other tables too hashes them once.
+  // order instead of all over the index. hashes == HashNames(names) (common/util/name_hash.h):
+  // a caller that looks the names up in other tables too hashes them once.
   void FindAll(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
                std::span<IndexedNode> out) const;
   size_t size() const { return records_.size(); }
@@ -115,9 +113,7 @@ class ClusterSnapshot {
   const NodeInfo* FindNode(std::string_view name) const;
   // out[i] = the node named names[i] (info == nullptr when unknown) for many names at once,
   // faster than one by one (see NodeNameIndex). out.size() must equal names.size(); the infos
-  // live as long as the snapshot.
-  void FindNodes(std::span<const std::string_view> names, std::span<IndexedNode> out) const;
-  // The same, given hashes[i] == HashName(names[i]).
+  // live as long as the snapshot. hashes == HashNames(names).
   void FindNodes(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
                  std::span<IndexedNode> out) const;
   // Every known node, in no particular order.

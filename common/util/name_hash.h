@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/util/unaligned.h"
 
@@ -73,6 +75,13 @@ inline bool SameName(std::string_view a, std::string_view b) {
     if (x[i] != y[i]) return false;
   }
   return true;
+}
+
+// HashName of each name: a request's names, hashed once for every table they are looked up in.
+inline std::vector<uint64_t> HashNames(std::span<const std::string_view> names) {
+  std::vector<uint64_t> hashes(names.size());
+  for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
+  return hashes;
 }
 
 }  // namespace epc

@@ -101,14 +101,6 @@ void AddRejection(FilterOutcome& out, std::string_view name, const NodeVerdict& 
   (v.unresolvable ? out.answer.unresolvable : out.answer.failed).emplace_back(name, v.message);
 }
 
-// A names-mode request's names, hashed once for every table they are looked up in: the
-// snapshot's node index, other pods' holds and this pod's own hold.
-std::vector<uint64_t> HashNames(const std::vector<std::string_view>& names) {
-  std::vector<uint64_t> hashes(names.size());
-  for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
-  return hashes;
-}
-
 // Names mode looks up thousands of nodes in the snapshot with little work per node: all names
 // are looked up in one batch (ClusterSnapshot::FindNodes overlaps the lookups' cache misses).
 // The found nodes carry the fields the extender's checks and score read (IndexedNode::epc), so
@@ -278,6 +270,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   if (out.answer.names_mode) {
     const auto& names = *args.node_names;
     out.answer.passing_node_names.reserve(names.size());
+    // Hashed once for the node index, other pods' holds and this pod's own hold.
     const std::vector<uint64_t> hashes = HashNames(names);
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node
@@ -348,6 +341,7 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   if (args.names_mode()) {
     const auto& names = *args.node_names;
     out.hosts.reserve(names.size());
+    // Hashed once for the node index, other pods' holds and this pod's own hold.
     const std::vector<uint64_t> hashes = HashNames(names);
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node

@@ -18,11 +18,7 @@ constexpr uint64_t kIndexBits = 0xFFFFFFFFULL;
 }  // namespace
 
 NodeNameSet::NodeNameSet(std::span<const std::string_view> names)
-    : NodeNameSet(names, [&] {
-        std::vector<uint64_t> hashes(names.size());
-        for (size_t i = 0; i < names.size(); ++i) hashes[i] = HashName(names[i]);
-        return hashes;
-      }()) {}
+    : NodeNameSet(names, HashNames(names)) {}
 
 NodeNameSet::NodeNameSet(std::span<const std::string_view> names,
                          std::span<const uint64_t> hashes) {
@@ -104,13 +100,6 @@ int64_t Reservations::HeldOn(std::string_view node, std::string_view except_uid)
       total = SaturatingAdd(total, entry.epc_bytes);
   }
   return total;
-}
-
-void Reservations::HeldOnAll(std::span<const std::string_view> nodes, std::string_view except_uid,
-                             std::span<int64_t> held) const {
-  std::vector<uint64_t> hashes(nodes.size());  // once for all the holds
-  for (size_t i = 0; i < nodes.size(); ++i) hashes[i] = HashName(nodes[i]);
-  HeldOnAll(nodes, hashes, except_uid, held);
 }
 
 void Reservations::HeldOnAll(std::span<const std::string_view> nodes,

@@ -36,7 +36,7 @@ class NodeNameSet {
  public:
   NodeNameSet() = default;
   explicit NodeNameSet(std::span<const std::string_view> names);
-  // The same, given hashes[i] == HashName(names[i]) (common/util/name_hash.h).
+  // The same, given hashes == HashNames(names) (common/util/name_hash.h).
   NodeNameSet(std::span<const std::string_view> names, std::span<const uint64_t> hashes);
   NodeNameSet(std::initializer_list<std::string_view> names)
       : NodeNameSet(std::span<const std::string_view>(names.begin(), names.size())) {}
@@ -84,10 +84,7 @@ class Reservations {
   int64_t HeldOn(std::string_view node, std::string_view except_uid) const;
   // held[i] = HeldOn(nodes[i], except_uid) for a whole request's nodes at once, a pass per hold
   // rather than a probe of every hold per node (a burst of EPC pods leaves several holds).
-  // held.size() must equal nodes.size().
-  void HeldOnAll(std::span<const std::string_view> nodes, std::string_view except_uid,
-                 std::span<int64_t> held) const;
-  // The same, given hashes[i] == HashName(nodes[i]).
+  // held.size() must equal nodes.size(); hashes == HashNames(nodes) (common/util/name_hash.h).
   void HeldOnAll(std::span<const std::string_view> nodes, std::span<const uint64_t> hashes,
                  std::string_view except_uid, std::span<int64_t> held) const;
   // Whether any pod other than `except_uid` holds EPC anywhere: when not, a filter skips

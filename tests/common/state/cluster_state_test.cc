@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/util/name_hash.h"
 #include "tests/testing/builders.h"
 
 namespace epc {
@@ -184,7 +185,7 @@ TEST_F(NodeNameIndexTest, EmptyIndexFindsNothing) {
   EXPECT_EQ(index.Find(""), nullptr);
   const std::vector<std::string_view> names = {"a", "b"};
   std::vector<IndexedNode> out(2, IndexedNode{&infos_[0], {}});
-  index.FindAll(names, out);
+  index.FindAll(names, HashNames(names), out);
   EXPECT_EQ(out[0].info, nullptr);
   EXPECT_EQ(out[1].info, nullptr);
   const NodeNameIndex built_empty(std::span<const NodeNameIndex::Entry>{});
@@ -223,7 +224,7 @@ TEST_F(NodeNameIndexTest, FindsPresentNamesOfEveryLengthAndNotAbsentOnes) {
     asked.push_back(names[i / 2]);
   }
   std::vector<IndexedNode> out(asked.size());
-  index.FindAll(asked, out);
+  index.FindAll(asked, HashNames(asked), out);
   for (size_t i = 0; i < asked.size(); ++i) {
     const IndexedNode* expected = index.Find(asked[i]);
     if (expected == nullptr) {
@@ -256,7 +257,7 @@ TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
   const std::vector<std::string_view> names = {"sgx-0", "sgx-1", "ghost", "sgx-0"};
   std::vector<IndexedNode> out(names.size());
   auto snap = store_.Snapshot();
-  snap->FindNodes(names, out);
+  snap->FindNodes(names, HashNames(names), out);
   EXPECT_EQ(out[0].info, snap->FindNode("sgx-0"));
   EXPECT_EQ(out[1].info, nullptr);
   EXPECT_EQ(out[2].info, nullptr);
@@ -267,7 +268,7 @@ TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
   store_.UpsertNode(NodeBuilder("sgx-1").Allocatable(kAzureEpc, "64").Build());
   store_.UpsertPod(PodBuilder("a").Request(kAzureEpc, "10").OnNode("sgx-0").Build());
   auto later = store_.Snapshot();
-  later->FindNodes(names, out);
+  later->FindNodes(names, HashNames(names), out);
   ASSERT_NE(out[1].info, nullptr);
   EXPECT_EQ(out[1].info, later->FindNode("sgx-1"));
   EXPECT_EQ(out[1].epc.epc_allocatable_bytes, 64 * kMiB);
@@ -279,7 +280,7 @@ TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
 
   store_.DeleteNode("sgx-0");
   auto last = store_.Snapshot();
-  last->FindNodes(names, out);
+  last->FindNodes(names, HashNames(names), out);
   EXPECT_EQ(out[0].info, nullptr);
   EXPECT_EQ(out[3].info, nullptr);
   EXPECT_NE(out[1].info, nullptr);

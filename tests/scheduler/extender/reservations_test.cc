@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/util/name_hash.h"
 #include "scheduler/extender/explain.h"
 #include "scheduler/extender/extender.h"
 #include "tests/testing/builders.h"
@@ -260,13 +261,13 @@ TEST(ReservationsTest, HeldOnAllIsHeldOnForEveryNode) {
   request.push_back(owned[10]);  // twice
   for (const std::string_view except : {"", "a", "b", "c", "other"}) {
     std::vector<int64_t> held(request.size(), -1);
-    r.HeldOnAll(request, except, held);
+    r.HeldOnAll(request, HashNames(request), except, held);
     for (size_t i = 0; i < request.size(); ++i) {
       EXPECT_EQ(held[i], r.HeldOn(request[i], except)) << request[i] << " except " << except;
     }
   }
   std::vector<int64_t> held(request.size(), -1);
-  r.HeldOnAll(request, "", held);
+  r.HeldOnAll(request, HashNames(request), "", held);
   EXPECT_EQ(held[0], std::numeric_limits<int64_t>::max());  // in a and c: saturated
   EXPECT_EQ(held[1], 7);                                    // in b only
   EXPECT_EQ(held[3], 0);                                    // in none

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <regex>
@@ -51,6 +52,23 @@ std::string RawExchange(int port, const std::string& bytes) {
   while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
   close(fd);
   return out;
+}
+
+// POSTs `body` to /filter chunked (no Content-Length), `chunk` bytes at a time, each after
+// `pause`.
+httplib::Result PostChunked(httplib::Client& cli, const std::string& body, size_t chunk,
+                            std::chrono::milliseconds pause) {
+  return cli.Post(
+      "/filter",
+      [&](size_t offset, httplib::DataSink& sink) {
+        if (offset >= body.size()) {
+          sink.done();
+          return true;
+        }
+        if (pause.count() > 0) std::this_thread::sleep_for(pause);
+        return sink.write(body.data() + offset, std::min(chunk, body.size() - offset));
+      },
+      kJson);
 }
 
 json ParseBody(const httplib::Result& res) {
@@ -263,18 +281,7 @@ TEST(Server, OversizedBodiesGet413) {
   // sees the 413.
   httplib::Client chunked("127.0.0.1", t.port());
   chunked.set_keep_alive(true);
-  res = chunked.Post(
-      "/filter",
-      [&](size_t offset, httplib::DataSink& sink) {
-        if (offset >= big.size()) {
-          sink.done();
-          return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        sink.write(big.data() + offset, 1000);
-        return true;
-      },
-      kJson);
+  res = PostChunked(chunked, big, 1000, std::chrono::milliseconds(5));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   json chunked_error = ParseBody(res);
@@ -289,16 +296,7 @@ TEST(Server, OversizedBodiesGet413) {
   const std::string huge(1 << 20, ' ');
   httplib::Client endless("127.0.0.1", t.port());
   endless.set_keep_alive(true);
-  res = endless.Post(
-      "/filter",
-      [&](size_t offset, httplib::DataSink& sink) {
-        if (offset >= huge.size()) {
-          sink.done();
-          return true;
-        }
-        return sink.write(huge.data() + offset, 64 << 10);
-      },
-      kJson);
+  res = PostChunked(endless, huge, 64 << 10, std::chrono::milliseconds(0));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   res = endless.Get("/healthz");
