@@ -274,7 +274,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     const std::vector<uint64_t> hashes = HashNames(names);
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node
-    if (others) reservations_.HeldOnAll(names, hashes, uid, held);
+    if (others) reservations_.HeldOnAll(hashes, uid, held);
     std::vector<uint64_t> passing_hashes;  // for this pod's hold
     if (pod.wants_epc()) passing_hashes.reserve(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
@@ -296,8 +296,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     }
     // This pod's EPC is held on every node it passed.
     reservations_.Hold(uid, pod.request.epc_bytes,
-                       pod.wants_epc() ? NodeNameSet(out.answer.passing_node_names, passing_hashes)
-                                       : NodeNameSet(),
+                       pod.wants_epc() ? NodeNameSet(passing_hashes) : NodeNameSet(),
                        options_.now());
     return out;
   }
@@ -345,7 +344,7 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     const std::vector<uint64_t> hashes = HashNames(names);
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
     std::vector<int64_t> held(names.size());  // other pods' holds, node by node
-    if (others) reservations_.HeldOnAll(names, hashes, uid, held);
+    if (others) reservations_.HeldOnAll(hashes, uid, held);
     for (size_t i = 0; i < names.size(); ++i) {
       const IndexedNode& node = found[i];
       // Score reads only what the key holds.

@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,41 +25,42 @@
 
 namespace epc {
 
-// An immutable set of node names, built in one go from the names a filter passed.
+// An immutable set of node names, kept as their 64-bit name hashes (common/util/name_hash.h),
+// built in one go from the names a filter passed.
 //
-// A filter in a 5,000-node cluster passes thousands of nodes; a hash set of std::string would
-// allocate twice per name on every filter call. This copies the names back to back into one
-// buffer it owns and indexes them with an open-addressing table of offsets: three allocations
-// whatever the count, and lookups by std::string_view.
+// A filter in a 5,000-node cluster passes thousands of nodes, and every hold is asked about
+// every node of the next filters: a set of hashes needs no copy of the names and answers with
+// one probe of a table of words. Two names with one hash (a chance of about one in 2^64 per
+// pair) are one member: a hold on either counts on both, which can only make filter refuse a
+// node it could have taken, never pass a node without room.
 class NodeNameSet {
  public:
   NodeNameSet() = default;
+  // `hashes` == HashNames(names); a name listed twice is kept once.
+  explicit NodeNameSet(std::span<const uint64_t> hashes);
   explicit NodeNameSet(std::span<const std::string_view> names);
-  // The same, given hashes == HashNames(names) (common/util/name_hash.h).
-  NodeNameSet(std::span<const std::string_view> names, std::span<const uint64_t> hashes);
   NodeNameSet(std::initializer_list<std::string_view> names)
       : NodeNameSet(std::span<const std::string_view>(names.begin(), names.size())) {}
 
   bool contains(std::string_view name) const;
-  // The same, given HashName(name): a caller asking many sets about one name hashes it once.
-  bool contains(std::string_view name, uint64_t hash) const;
-  // Calls hit(i) for each names[i] in the set; hashes[i] == HashName(names[i]). Thousands of
-  // names are probed in one pass that fetches slots a few names ahead, so the probes' cache
-  // misses overlap.
+  // The same, given HashName(name).
+  bool contains_hash(uint64_t hash) const;
+  // Calls f(key) for each member's key (HoldKey of its hash).
   template <typename F>
-  void ForEachContained(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
-                        F&& hit) const;
+  void ForEachKey(F&& f) const {
+    for (uint64_t slot : slots_) {
+      if (slot != 0) f(slot);
+    }
+  }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
 
- private:
-  std::string_view At(uint64_t slot_value) const;
+  // A name hash as a table key: 0 marks an empty slot, so a hash of 0 is kept as 1 (the two
+  // then count as one name: see above).
+  static uint64_t HoldKey(uint64_t hash) { return hash == 0 ? 1 : hash; }
 
-  std::unique_ptr<char[]> text_;  // the names back to back
-  std::vector<uint32_t> starts_;  // name i is text_[starts_[i], starts_[i + 1])
-  // Open addressing, a power of two at least twice the count: 0 is empty, else the name's
-  // hash's high 32 bits (a tag: most probes for other names end without reading text) above
-  // name index + 1.
+ private:
+  // Open addressing, a power of two at least twice the count; 0 is empty.
   std::vector<uint64_t> slots_;
   size_t size_ = 0;
 };
@@ -76,17 +76,17 @@ class Reservations {
             Clock::time_point now);
   // After a successful bind: the hold stays on `node` alone, with a fresh TTL.
   void Narrow(const std::string& pod_uid, const std::string& node, Clock::time_point now);
-  void Release(const std::string& pod_uid) { holds_.erase(pod_uid); }
+  void Release(const std::string& pod_uid);
   // Drops expired holds and those of pods the snapshot already counts.
   void Prune(const ClusterSnapshot& snapshot, Clock::time_point now);
 
-  // EPC bytes held on `node` by pods other than `except_uid`.
-  int64_t HeldOn(std::string_view node, std::string_view except_uid) const;
-  // held[i] = HeldOn(nodes[i], except_uid) for a whole request's nodes at once, a pass per hold
-  // rather than a probe of every hold per node (a burst of EPC pods leaves several holds).
-  // held.size() must equal nodes.size(); hashes == HashNames(nodes) (common/util/name_hash.h).
-  void HeldOnAll(std::span<const std::string_view> nodes, std::span<const uint64_t> hashes,
-                 std::string_view except_uid, std::span<int64_t> held) const;
+  // EPC bytes held on `node` by pods other than `except_uid` (at most INT64_MAX).
+  int64_t HeldOn(std::string_view node, std::string_view except_uid);
+  // held[i] = HeldOn(nodes[i], except_uid) for a whole request's nodes, given their hashes
+  // (hashes == HashNames(nodes), held.size() == hashes.size()): one probe of the running
+  // totals per node however many pods hold EPC (a burst of EPC pods leaves several holds).
+  void HeldOnAll(std::span<const uint64_t> hashes, std::string_view except_uid,
+                 std::span<int64_t> held);
   // Whether any pod other than `except_uid` holds EPC anywhere: when not, a filter skips
   // HeldOn for every node (the common case: kube-scheduler retries the same pod, or none is
   // between filter and bind).
@@ -99,21 +99,44 @@ class Reservations {
     int64_t epc_bytes = 0;
     NodeNameSet nodes;
     Clock::time_point expires;
+    bool counted = false;  // in totals_
   };
+
+  // EPC held on each node by the counted holds together, by HoldKey: what HeldOn adds up, kept
+  // as holds come and go so that asking costs one probe however many pods hold. Open
+  // addressing with linear probing, at most half full; sums are 128-bit, so taking a hold off
+  // is exact whatever the amounts.
+  class Totals {
+   public:
+    __int128 Get(uint64_t key) const;  // 0 if no counted hold names the key
+    void Add(uint64_t key, int64_t bytes);
+    void Subtract(uint64_t key, int64_t bytes);
+
+   private:
+    struct Slot {
+      uint64_t key = 0;    // 0: empty
+      uint32_t holds = 0;  // how many counted holds name the key; 0: left for the next rebuild
+      __int128 bytes = 0;
+    };
+    size_t Find(uint64_t key) const;  // the key's slot, or the empty slot where it would go
+    void Rebuild();
+    std::vector<Slot> slots_;
+    size_t size_ = 0;  // keys in the table
+    size_t live_ = 0;  // of which a counted hold names
+  };
+
+  // Holds are counted into the totals when another pod first asks about them, not when taken:
+  // kube-scheduler filters one pod again and again while it waits, and a hold that is replaced
+  // before anyone else asks is never counted at all. Counts every hold but `except_uid`'s and
+  // returns `except_uid`'s hold if it is counted (its bytes are then in the totals, to be taken
+  // off), else null.
+  const Entry* CountOthers(std::string_view except_uid);
+  void Uncount(Entry& entry);
+  int64_t HeldOnHash(uint64_t hash, const Entry* own) const;
+
   const std::chrono::milliseconds ttl_;
   std::unordered_map<std::string, Entry> holds_;
+  Totals totals_;
 };
-
-template <typename F>
-void NodeNameSet::ForEachContained(std::span<const std::string_view> names,
-                                   std::span<const uint64_t> hashes, F&& hit) const {
-  if (slots_.empty()) return;
-  constexpr size_t kAhead = 8;
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i + kAhead < names.size()) __builtin_prefetch(&slots_[hashes[i + kAhead] & mask]);
-    if (contains(names[i], hashes[i])) hit(i);
-  }
-}
 
 }  // namespace epc

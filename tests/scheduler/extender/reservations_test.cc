@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -239,8 +243,8 @@ TEST(ReservationsTest, HeldOnSumsOtherPodsOnly) {
   EXPECT_EQ(r.size(), 1u);
 }
 
-// A whole request's holds in one pass per hold: the same sums as asking node by node, for
-// names in several holds, in none, listed twice, and for the pod's own hold left out.
+// A whole request's holds at once: the same sums as asking node by node, for names in several
+// holds, in none, listed twice, and for the pod's own hold left out.
 TEST(ReservationsTest, HeldOnAllIsHeldOnForEveryNode) {
   Reservations r(std::chrono::seconds(10));
   const auto t = Clock::time_point{} + std::chrono::hours(1);
@@ -261,13 +265,13 @@ TEST(ReservationsTest, HeldOnAllIsHeldOnForEveryNode) {
   request.push_back(owned[10]);  // twice
   for (const std::string_view except : {"", "a", "b", "c", "other"}) {
     std::vector<int64_t> held(request.size(), -1);
-    r.HeldOnAll(request, HashNames(request), except, held);
+    r.HeldOnAll(HashNames(request), except, held);
     for (size_t i = 0; i < request.size(); ++i) {
       EXPECT_EQ(held[i], r.HeldOn(request[i], except)) << request[i] << " except " << except;
     }
   }
   std::vector<int64_t> held(request.size(), -1);
-  r.HeldOnAll(request, HashNames(request), "", held);
+  r.HeldOnAll(HashNames(request), "", held);
   EXPECT_EQ(held[0], std::numeric_limits<int64_t>::max());  // in a and c: saturated
   EXPECT_EQ(held[1], 7);                                    // in b only
   EXPECT_EQ(held[3], 0);                                    // in none
@@ -282,7 +286,7 @@ TEST(NodeNameSetTest, HoldsExactlyTheNamesGiven) {
   names.push_back("");
   names.push_back(owned[5]);  // twice
   const NodeNameSet set(names);
-  owned.push_back("gone");  // the set keeps its own copy of the text
+  owned.push_back("gone");  // the set keeps no reference to the names
   for (auto& name : owned) name[0] = 'X';
   EXPECT_EQ(set.size(), 3001u);
   for (int i = 0; i < 3000 * 7; ++i) {
@@ -298,6 +302,111 @@ TEST(NodeNameSetTest, HoldsExactlyTheNamesGiven) {
   EXPECT_FALSE(empty.contains(""));
   EXPECT_TRUE(NodeNameSet{"a"}.contains("a"));
   EXPECT_FALSE(NodeNameSet{"a"}.contains("b"));
+}
+
+// The running totals against holds added up one by one, through every way a hold comes and
+// goes: taken, replaced, narrowed, released, pruned by TTL and by the snapshot, asked about
+// with and without each pod's own hold left out (which counts holds lazily), across table
+// rebuilds, and with amounts whose sums pass INT64_MAX.
+TEST(ReservationsTest, RunningTotalsMatchTheHoldsOneByOne) {
+  constexpr int kNodes = 300;
+  constexpr int kPods = 12;
+  std::vector<std::string> nodes;
+  for (int i = 0; i < kNodes; ++i) nodes.push_back("node-" + std::to_string(i));
+  std::vector<std::string_view> request(nodes.begin(), nodes.end());
+  request.push_back("not-held-anywhere");
+  const std::vector<uint64_t> hashes = HashNames(request);
+
+  struct ModelHold {
+    int64_t bytes;
+    std::set<std::string> nodes;
+    Clock::time_point expires;
+  };
+  std::map<std::string, ModelHold> model;
+  const auto ttl = std::chrono::seconds(10);
+  Reservations r(ttl);
+  ClusterStore store(EpcResources(), PoolClassifier(std::vector<PoolSpec>{}));  // no pod bound
+  Clock::time_point now = Clock::time_point{} + std::chrono::hours(1);
+  std::mt19937_64 random(7);
+  auto pick = [&](uint64_t n) { return static_cast<size_t>(random() % n); };
+  auto expected = [&](const std::string& node, const std::string& except) {
+    __int128 total = 0;
+    for (const auto& [uid, hold] : model) {
+      if (uid != except && hold.nodes.contains(node)) total += hold.bytes;
+    }
+    return static_cast<int64_t>(std::min<__int128>(total, std::numeric_limits<int64_t>::max()));
+  };
+
+  for (int step = 0; step < 3000; ++step) {
+    const std::string uid = "pod-" + std::to_string(pick(kPods));
+    switch (pick(6)) {
+      case 0:
+      case 1: {  // a filter: holds on a random share of the nodes, some listed twice
+        const int64_t bytes = pick(20) == 0 ? std::numeric_limits<int64_t>::max() - 5
+                                            : static_cast<int64_t>(1 + pick(1000));
+        std::vector<std::string_view> passed;
+        std::set<std::string> held;
+        const size_t every = 1 + pick(5);
+        for (size_t i = pick(every); i < nodes.size(); i += every) {
+          passed.push_back(nodes[i]);
+          if (pick(10) == 0) passed.push_back(nodes[i]);
+          held.insert(nodes[i]);
+        }
+        r.Hold(uid, bytes, NodeNameSet(passed), now);
+        model[uid] = {bytes, held, now + ttl};
+        break;
+      }
+      case 2:
+        r.Release(uid);
+        model.erase(uid);
+        break;
+      case 3: {
+        const std::string node = nodes[pick(nodes.size())];
+        r.Narrow(uid, node, now);
+        if (auto it = model.find(uid); it != model.end()) {
+          it->second.nodes = {node};
+          it->second.expires = now + ttl;
+        }
+        break;
+      }
+      case 4:  // time passes; the oldest holds expire
+        now += std::chrono::seconds(1);
+        r.Prune(*store.Snapshot(), now);
+        std::erase_if(model, [&](const auto& kv) { return kv.second.expires <= now; });
+        break;
+      default: {  // a filter or prioritize asks
+        const std::string except = pick(3) == 0 ? "" : uid;
+        std::vector<int64_t> held(request.size(), -1);
+        r.HeldOnAll(hashes, except, held);
+        for (size_t i = 0; i < request.size(); ++i) {
+          ASSERT_EQ(held[i], expected(std::string(request[i]), except))
+              << "step " << step << ", node " << request[i] << ", except " << except;
+        }
+        const std::string& node = nodes[pick(nodes.size())];
+        ASSERT_EQ(r.HeldOn(node, except), expected(node, except)) << "step " << step;
+        ASSERT_EQ(r.OthersHold(except),
+                  std::any_of(model.begin(), model.end(),
+                              [&](const auto& kv) { return kv.first != except; }));
+      }
+    }
+    ASSERT_EQ(r.size(), model.size()) << "step " << step;
+  }
+}
+
+// A sum past INT64_MAX answers INT64_MAX, and taking the large hold off leaves the exact rest.
+TEST(ReservationsTest, SumsPastInt64MaxComeBackExact) {
+  Reservations r(std::chrono::seconds(10));
+  const auto t = Clock::time_point{} + std::chrono::hours(1);
+  r.Hold("huge", std::numeric_limits<int64_t>::max(), {"x"}, t);
+  r.Hold("big", std::numeric_limits<int64_t>::max() - 1, {"x"}, t);
+  r.Hold("small", 3, {"x", "y"}, t);
+  EXPECT_EQ(r.HeldOn("x", ""), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(r.HeldOn("x", "huge"), std::numeric_limits<int64_t>::max());
+  r.Release("huge");
+  EXPECT_EQ(r.HeldOn("x", ""), std::numeric_limits<int64_t>::max());
+  r.Release("big");
+  EXPECT_EQ(r.HeldOn("x", ""), 3);
+  EXPECT_EQ(r.HeldOn("y", "small"), 0);
 }
 
 TEST(ReservationsTest, OthersHold) {
