@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -17,9 +18,22 @@
 namespace epc {
 
 // a + b and a - b, clamped to int64's range instead of overflowing: amounts come from
-// quantities anyone can write, and sums of many never wrap around.
-int64_t SaturatingAdd(int64_t a, int64_t b);
-int64_t SaturatingSub(int64_t a, int64_t b);
+// quantities anyone can write, and sums of many never wrap around. Inline: a filter adds up
+// thousands of nodes' amounts.
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+inline int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) {
+    return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
 
 struct Resources {
   int64_t milli_cpu = 0;

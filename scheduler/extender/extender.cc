@@ -116,7 +116,7 @@ std::vector<IndexedNode> FindNodes(const ClusterSnapshot& snapshot,
 
 // The key of a node with `held` more EPC requested (what FitKey gives for WithHeld's copy).
 EpcFitKey WithHeldKey(EpcFitKey key, int64_t held) {
-  key.epc_requested_bytes = SaturatingAdd(key.epc_requested_bytes, held);
+  if (held != 0) key.epc_requested_bytes = SaturatingAdd(key.epc_requested_bytes, held);
   return key;
 }
 
