@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +43,7 @@
 #include "common/k8s/cluster_informer.h"
 #include "common/k8s/leader_election.h"
 #include "common/state/cluster_state.h"
+#include "common/util/flags.h"
 #include "common/util/logging.h"
 
 namespace {
@@ -96,61 +97,20 @@ struct UsageError {
 
 std::variant<Flags, UsageError> ParseFlags(int argc, char** argv) {
   Flags flags;
-  bool have_config = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help" || arg == "-help") {
-      flags.help = true;
-      continue;
-    }
-    if (arg.substr(0, 2) != "--") {
-      return UsageError{"unexpected argument \"" + std::string(arg) + "\""};
-    }
-    std::string_view name = arg.substr(2);
-    std::optional<std::string_view> value;
-    if (size_t eq = name.find('='); eq != std::string_view::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    // Boolean flags: --x, --x=true, --x=false.
-    bool* boolean = name == "leader-elect" ? &flags.leader_elect
-                    : name == "dry-run"    ? &flags.dry_run
-                    : name == "once"       ? &flags.once
-                    : name == "version"    ? &flags.version
-                                           : nullptr;
-    if (boolean != nullptr) {
-      if (value && *value != "true" && *value != "false") {
-        return UsageError{"--" + std::string(name) + " takes true or false, not \"" +
-                          std::string(*value) + "\""};
-      }
-      *boolean = !value || *value == "true";
-      continue;
-    }
-    std::string* text = name == "config"                      ? &flags.config
-                        : name == "kubeconfig"                ? &flags.kubeconfig
-                        : name == "leader-elect-identity"     ? &flags.identity
-                        : name == "metrics-bind-address"      ? &flags.metrics_address
-                        : name == "health-probe-bind-address" ? &flags.health_address
-                                                              : nullptr;
-    if (text == nullptr && name != "v") return UsageError{"unknown flag --" + std::string(name)};
-    if (!value) {
-      if (i + 1 >= argc) return UsageError{"flag --" + std::string(name) + " needs a value"};
-      value = argv[++i];
-    }
-    if (name == "v") {
-      int v = 0;
-      auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), v);
-      if (ec != std::errc() || end != value->data() + value->size() || v < 0) {
-        return UsageError{"--v must be a non-negative integer, not \"" + std::string(*value) +
-                          "\""};
-      }
-      flags.verbosity = v;
-      continue;
-    }
-    *text = std::string(*value);
-    if (name == "config") have_config = true;
-  }
-  if (!flags.help && !flags.version && (!have_config || flags.config.empty())) {
+  epc::FlagSet set;
+  set.String("config", flags.config);
+  set.String("kubeconfig", flags.kubeconfig);
+  set.Bool("leader-elect", flags.leader_elect);
+  set.String("leader-elect-identity", flags.identity);
+  set.String("metrics-bind-address", flags.metrics_address);
+  set.String("health-probe-bind-address", flags.health_address);
+  set.Bool("dry-run", flags.dry_run);
+  set.Bool("once", flags.once);
+  set.Int("v", flags.verbosity, 0, std::numeric_limits<int>::max(), "a non-negative integer");
+  set.Bool("version", flags.version);
+  if (std::optional<std::string> error = set.Parse(argc, argv)) return UsageError{*error};
+  flags.help = set.help();
+  if (!flags.help && !flags.version && (!set.Given("config") || flags.config.empty())) {
     return UsageError{"--config FILE is required"};
   }
   for (const std::string* address : {&flags.metrics_address, &flags.health_address}) {

@@ -11,11 +11,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +30,7 @@
 #include "common/k8s/cluster_informer.h"
 #include "common/k8s/decode.h"
 #include "common/state/cluster_state.h"
+#include "common/util/flags.h"
 #include "common/util/logging.h"
 #include "scheduler/extender/api_binder.h"
 #include "scheduler/extender/binder.h"
@@ -82,74 +83,24 @@ struct UsageError {
   std::string message;
 };
 
-std::optional<int> ParseInt(std::string_view s) {
-  int v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 // Returns the flags, or a usage error message.
 std::variant<Flags, UsageError> ParseFlags(int argc, char** argv) {
+  constexpr int kMax = std::numeric_limits<int>::max();
   Flags flags;
-  bool have_config = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help" || arg == "-help") {
-      flags.help = true;
-      continue;
-    }
-    if (arg.substr(0, 2) != "--")
-      return UsageError{"unexpected argument \"" + std::string(arg) + "\""};
-    std::string_view name = arg.substr(2);
-    std::optional<std::string_view> value;
-    if (size_t eq = name.find('='); eq != std::string_view::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "version") {
-      if (value && *value != "true") return UsageError{"--version takes no value"};
-      flags.version = true;
-      continue;
-    }
-    const bool known = name == "config" || name == "v" || name == "bind-address" ||
-                       name == "port" || name == "state" || name == "kubeconfig" ||
-                       name == "reservation-ttl-seconds" || name == "max-cache-staleness-seconds";
-    if (!known) return UsageError{"unknown flag --" + std::string(name)};
-    if (!value) {
-      if (i + 1 >= argc) return UsageError{"flag --" + std::string(name) + " needs a value"};
-      value = argv[++i];
-    }
-    if (name == "config") {
-      flags.config = std::string(*value);
-      have_config = true;
-    } else if (name == "state") {
-      flags.state = std::string(*value);
-    } else if (name == "kubeconfig") {
-      flags.kubeconfig = std::string(*value);
-    } else if (name == "reservation-ttl-seconds" || name == "max-cache-staleness-seconds") {
-      auto v = ParseInt(*value);
-      if (!v || *v <= 0)
-        return UsageError{"--" + std::string(name) + " must be a positive integer, not \"" +
-                          std::string(*value) + "\""};
-      (name == "reservation-ttl-seconds" ? flags.reservation_ttl_seconds
-                                         : flags.max_staleness_seconds) = *v;
-    } else if (name == "bind-address") {
-      flags.bind_address = std::string(*value);
-    } else if (name == "v") {
-      auto v = ParseInt(*value);
-      if (!v || *v < 0)
-        return UsageError{"--v must be a non-negative integer, not \"" + std::string(*value) +
-                          "\""};
-      flags.verbosity = *v;
-    } else if (name == "port") {
-      auto p = ParseInt(*value);
-      if (!p || *p < 0 || *p > 65535)
-        return UsageError{"--port must be 0..65535, not \"" + std::string(*value) + "\""};
-      flags.port = *p;
-    }
-  }
-  if (!flags.help && !flags.version && (!have_config || flags.config.empty())) {
+  epc::FlagSet set;
+  set.String("config", flags.config);
+  set.String("kubeconfig", flags.kubeconfig);
+  set.String("state", flags.state);
+  set.String("bind-address", flags.bind_address);
+  set.Int("port", flags.port, 0, 65535, "0..65535");
+  set.Int("reservation-ttl-seconds", flags.reservation_ttl_seconds, 1, kMax, "a positive integer");
+  set.Int("max-cache-staleness-seconds", flags.max_staleness_seconds, 1, kMax,
+          "a positive integer");
+  set.Int("v", flags.verbosity, 0, kMax, "a non-negative integer");
+  set.Bool("version", flags.version);
+  if (std::optional<std::string> error = set.Parse(argc, argv)) return UsageError{*error};
+  flags.help = set.help();
+  if (!flags.help && !flags.version && (!set.Given("config") || flags.config.empty())) {
     return UsageError{"--config FILE is required"};
   }
   if (flags.state && !flags.kubeconfig.empty()) {
