@@ -199,6 +199,24 @@ Result<bool> CheckEnd(od::document& doc) {
   return Error{"request body is not JSON: unexpected content after the top-level object"};
 }
 
+// Reads `body`, which must be one JSON object: calls on_field(key, value) for each of its
+// fields in order (an error it returns ends the read), then checks that nothing follows.
+template <typename OnField>
+Result<bool> ForEachRootField(simdjson::padded_string_view body, OnField&& on_field) {
+  ParserLease parser(body.size());
+  od::document doc;
+  Result<od::object> root = RootObject(*parser, body, doc);
+  if (!root) return Error{root.error()};
+  for (auto field_result : root.value()) {
+    od::field field;
+    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+    if (Result<bool> r = on_field(key, field.value()); !r) return r;
+  }
+  return CheckEnd(doc);
+}
+
 // A nullable value: true when it is JSON null (and so consumed).
 Result<bool> IsNull(od::value& v) {
   bool null = false;
@@ -606,34 +624,26 @@ Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
 
 Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
                                               const NodeProjection& projection) {
-  ParserLease parser(body.size());
-  od::document doc;
-  Result<od::object> root = RootObject(*parser, body, doc);
-  if (!root) return Error{root.error()};
-
   ExtenderArgs args;
   bool have_pod = false;
-  for (auto field_result : root.value()) {
-    od::field field;
-    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+  Result<bool> read = ForEachRootField(body, [&](std::string_view key, od::value& value) {
     if (KeyIs(key, "Pod")) {
-      Result<Pod> pod = DecodePodField(field.value());
-      if (!pod) return Error{pod.error()};
+      Result<Pod> pod = DecodePodField(value);
+      if (!pod) return Result<bool>(Error{pod.error()});
       args.pod = std::move(pod).value();
       have_pod = true;
     } else if (KeyIs(key, "Nodes")) {
-      auto nodes = DecodeNodeList(field.value(), projection);
-      if (!nodes) return Error{nodes.error()};
+      auto nodes = DecodeNodeList(value, projection);
+      if (!nodes) return Result<bool>(Error{nodes.error()});
       args.nodes = std::move(nodes).value();
     } else if (KeyIs(key, "NodeNames")) {
       args.node_names.reset();
       args.unescaped_names.clear();
-      if (auto names = DecodeNodeNames(field.value(), args); !names) return Error{names.error()};
+      return DecodeNodeNames(value, args);
     }
-  }
-  if (auto end = CheckEnd(doc); !end) return Error{end.error()};
+    return Result<bool>(true);
+  });
+  if (!read) return Error{read.error()};
   if (!have_pod) return Error{"\"Pod\" is missing"};
   if (!args.nodes && !args.node_names) {
     return Error{
@@ -644,34 +654,24 @@ Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
 }
 
 Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view body) {
-  ParserLease parser(body.size());
-  od::document doc;
-  Result<od::object> root = RootObject(*parser, body, doc);
-  if (!root) return Error{root.error()};
-
   ExtenderPreemptionArgs args;
   std::vector<NodeVictims> full;
   std::vector<NodeVictims> meta;
   bool have_pod = false;
-  for (auto field_result : root.value()) {
-    od::field field;
-    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+  Result<bool> read = ForEachRootField(body, [&](std::string_view key, od::value& value) {
     if (KeyIs(key, "Pod")) {
-      Result<Pod> pod = DecodePodField(field.value());
-      if (!pod) return Error{pod.error()};
+      Result<Pod> pod = DecodePodField(value);
+      if (!pod) return Result<bool>(Error{pod.error()});
       args.pod = std::move(pod).value();
       have_pod = true;
     } else if (KeyIs(key, "NodeNameToVictims")) {
-      if (auto r = DecodeVictimMap(field.value(), "NodeNameToVictims", false, full); !r)
-        return Error{r.error()};
+      return DecodeVictimMap(value, "NodeNameToVictims", false, full);
     } else if (KeyIs(key, "NodeNameToMetaVictims")) {
-      if (auto r = DecodeVictimMap(field.value(), "NodeNameToMetaVictims", true, meta); !r)
-        return Error{r.error()};
+      return DecodeVictimMap(value, "NodeNameToMetaVictims", true, meta);
     }
-  }
-  if (auto end = CheckEnd(doc); !end) return Error{end.error()};
+    return Result<bool>(true);
+  });
+  if (!read) return Error{read.error()};
   if (!have_pod) return Error{"\"Pod\" is missing"};
   args.candidates = std::move(meta);
   for (auto& entry : full) args.candidates.push_back(std::move(entry));
@@ -679,11 +679,6 @@ Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view
 }
 
 Result<ExtenderBindingArgs> DecodeBindingArgs(simdjson::padded_string_view body) {
-  ParserLease parser(body.size());
-  od::document doc;
-  Result<od::object> root = RootObject(*parser, body, doc);
-  if (!root) return Error{root.error()};
-
   ExtenderBindingArgs args;
   struct Slot {
     std::string_view name;
@@ -693,20 +688,17 @@ Result<ExtenderBindingArgs> DecodeBindingArgs(simdjson::padded_string_view body)
                         {"PodNamespace", &args.pod_namespace},
                         {"PodUID", &args.pod_uid},
                         {"Node", &args.node}};
-  for (auto field_result : root.value()) {
-    od::field field;
-    if (auto e = std::move(field_result).get(field)) return Error{NotJson(e)};
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return Error{NotJson(e)};
+  Result<bool> read = ForEachRootField(body, [&](std::string_view key, od::value& value) {
     for (const Slot& slot : slots) {
       if (!KeyIs(key, slot.name)) continue;
-      auto s = NullableString(field.value(), slot.name);
-      if (!s) return Error{s.error()};
+      auto s = NullableString(value, slot.name);
+      if (!s) return Result<bool>(Error{s.error()});
       *slot.out = std::move(s).value();
       break;
     }
-  }
-  if (auto end = CheckEnd(doc); !end) return Error{end.error()};
+    return Result<bool>(true);
+  });
+  if (!read) return Error{read.error()};
   for (const Slot& slot : slots) {
     if (slot.out->empty()) return Error{Quote(slot.name) + " is missing"};
   }
