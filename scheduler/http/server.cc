@@ -120,7 +120,7 @@ Result<int> ExtenderServer::Bind() {
       }
     }
     ERR_clear_error();
-    auto ssl = std::make_unique<httplib::SSLServer>(
+    auto ssl = std::make_unique<BufferedSSLServer>(
         tls.cert_file.c_str(), tls.key_file.c_str(),
         tls.client_ca_file.empty() ? nullptr : tls.client_ca_file.c_str());
     if (!ssl->is_valid()) {

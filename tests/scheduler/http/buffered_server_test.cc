@@ -1,4 +1,5 @@
-// BufferedServer: httplib's parsing and routing over one buffered stream per connection.
+// BufferedServer and BufferedSSLServer: httplib's parsing and routing over one buffered stream
+// per connection, over plain TCP and over TLS. Every case runs against both.
 #include "scheduler/http/buffered_server.h"
 
 #include <arpa/inet.h>
@@ -7,20 +8,32 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <charconv>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
+
+#include "tests/testing/certs.h"
 
 namespace epc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A BufferedServer on 127.0.0.1 with a few routes, served on its own thread.
+// A BufferedServer, or with `certs` a BufferedSSLServer, on 127.0.0.1 with a few routes, served
+// on its own thread.
 class Served {
  public:
-  explicit Served(size_t keep_alive_max = 100, time_t read_timeout_sec = 5) {
+  explicit Served(const testing::TestCerts* certs, size_t keep_alive_max = 100,
+                  time_t read_timeout_sec = 5)
+      : owned_(certs == nullptr
+                   ? std::unique_ptr<httplib::Server>(std::make_unique<BufferedServer>())
+                   : std::make_unique<BufferedSSLServer>(certs->server_cert.c_str(),
+                                                         certs->server_key.c_str())),
+        server_(*owned_) {
     server_.set_keep_alive_max_count(keep_alive_max);
     server_.set_read_timeout(read_timeout_sec);
     server_.Post("/echo", [](const httplib::Request&, httplib::Response& res,
@@ -59,7 +72,8 @@ class Served {
   int port() const { return port_; }
 
  private:
-  BufferedServer server_;
+  std::unique_ptr<httplib::Server> owned_;
+  httplib::Server& server_;
   int port_ = -1;
   std::thread thread_;
 };
@@ -70,10 +84,14 @@ struct Answer {
   std::string body;
 };
 
-// A raw client connection: what is sent is exactly the bytes given.
+// A raw client connection, plain or (tls) TLS without verifying the server: what is sent is
+// exactly the bytes given.
 class Raw {
  public:
-  explicit Raw(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  Raw(int port, bool tls)
+      : fd_(socket(AF_INET, SOCK_STREAM, 0)),
+        ctx_(tls ? SSL_CTX_new(TLS_client_method()) : nullptr, SSL_CTX_free),
+        ssl_(nullptr, SSL_free) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -81,14 +99,23 @@ class Raw {
     connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     timeval tv{10, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connected_ && ctx_) {
+      ssl_.reset(SSL_new(ctx_.get()));
+      connected_ = ssl_ && SSL_set_fd(ssl_.get(), fd_) == 1 && SSL_connect(ssl_.get()) == 1;
+    }
   }
-  ~Raw() { close(fd_); }
+  ~Raw() {
+    ssl_.reset();
+    close(fd_);
+  }
   bool connected() const { return connected_; }
 
   void Send(const std::string& bytes) {
     size_t sent = 0;
     while (sent < bytes.size()) {
-      const ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      const ssize_t n =
+          ssl_ ? SSL_write(ssl_.get(), bytes.data() + sent, static_cast<int>(bytes.size() - sent))
+               : send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       ASSERT_GT(n, 0) << "send failed";
       sent += static_cast<size_t>(n);
     }
@@ -123,13 +150,15 @@ class Raw {
  private:
   bool Fill() {
     char buf[65536];
-    const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    const ssize_t n = ssl_ ? SSL_read(ssl_.get(), buf, sizeof buf) : recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) return false;
     in_.append(buf, static_cast<size_t>(n));
     return true;
   }
 
   int fd_;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl_;
   bool connected_ = false;
   std::string in_;
 };
@@ -142,9 +171,42 @@ std::string Get(const std::string& target) {
   return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
 }
 
-TEST(BufferedServer, PipelinedRequestsAreAnsweredInOrder) {
-  Served s;
-  Raw c(s.port());
+// Each case over plain TCP (BufferedServer) and over TLS (BufferedSSLServer).
+class BufferedServerTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool tls() const { return GetParam(); }
+  std::unique_ptr<Served> Serve(size_t keep_alive_max = 100, time_t read_timeout_sec = 5) {
+    if (tls() && !certs_) {
+      certs_ = std::make_unique<testing::TestCerts>();
+      if (!certs_->ok) ADD_FAILURE() << "openssl could not make test certificates";
+    }
+    return std::make_unique<Served>(tls() ? certs_.get() : nullptr, keep_alive_max,
+                                    read_timeout_sec);
+  }
+  Raw Connect(const Served& s) { return Raw(s.port(), tls()); }
+  // httplib's own client, kept alive.
+  std::unique_ptr<httplib::ClientImpl> Client(const Served& s) {
+    std::unique_ptr<httplib::ClientImpl> cli =
+        tls() ? std::unique_ptr<httplib::ClientImpl>(
+                    std::make_unique<httplib::SSLClient>("127.0.0.1", s.port()))
+              : std::make_unique<httplib::ClientImpl>("127.0.0.1", s.port());
+    cli->set_keep_alive(true);
+    cli->enable_server_certificate_verification(false);  // the test CA is not the system's
+    return cli;
+  }
+
+ private:
+  std::unique_ptr<testing::TestCerts> certs_;
+};
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, BufferedServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Tls" : "Plain";
+                         });
+
+TEST_P(BufferedServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  const std::unique_ptr<Served> s = Serve();
+  Raw c = Connect(*s);
   ASSERT_TRUE(c.connected());
   // Three requests in one write: what arrives past the first must not be lost.
   c.Send(Post("/echo", "first") + Get("/big?n=7") + Post("/echo", "third"));
@@ -159,27 +221,26 @@ TEST(BufferedServer, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(a.body, "third");
 }
 
-TEST(BufferedServer, LargeBodiesBothWaysArriveWhole) {
-  Served s;
-  httplib::Client cli("127.0.0.1", s.port());
-  cli.set_keep_alive(true);
+TEST_P(BufferedServerTest, LargeBodiesBothWaysArriveWhole) {
+  const std::unique_ptr<Served> s = Serve();
+  const std::unique_ptr<httplib::ClientImpl> cli = Client(*s);
   std::string big(3 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 251);
   for (int round = 0; round < 2; ++round) {  // the second on the kept-alive connection
-    auto res = cli.Post("/echo", big, "application/octet-stream");
+    auto res = cli->Post("/echo", big, "application/octet-stream");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_TRUE(res->body == big) << "echo of " << big.size() << " bytes differs";
-    res = cli.Get("/big?n=5000000");
+    res = cli->Get("/big?n=5000000");
     ASSERT_TRUE(res);
     ASSERT_EQ(res->body.size(), 5000000u);
     EXPECT_EQ(res->body[4999999], static_cast<char>('a' + 4999999 % 23));
   }
 }
 
-TEST(BufferedServer, SmallAnswersAreSentBeforeWaitingForTheNextRequest) {
-  Served s;
-  Raw c(s.port());
+TEST_P(BufferedServerTest, SmallAnswersAreSentBeforeWaitingForTheNextRequest) {
+  const std::unique_ptr<Served> s = Serve();
+  Raw c = Connect(*s);
   // Head and body together are under what the stream holds back; the answer must still go out
   // while the connection then sits idle.
   c.Send(Get("/big?n=3"));
@@ -188,9 +249,9 @@ TEST(BufferedServer, SmallAnswersAreSentBeforeWaitingForTheNextRequest) {
   EXPECT_EQ(a.body, "abc");
 }
 
-TEST(BufferedServer, ExpectContinueIsSentBeforeTheBodyIsRead) {
-  Served s;
-  Raw c(s.port());
+TEST_P(BufferedServerTest, ExpectContinueIsSentBeforeTheBodyIsRead) {
+  const std::unique_ptr<Served> s = Serve();
+  Raw c = Connect(*s);
   c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
   // The client sends no body until it has the interim answer.
   const Answer interim = c.Read();
@@ -201,9 +262,9 @@ TEST(BufferedServer, ExpectContinueIsSentBeforeTheBodyIsRead) {
   EXPECT_EQ(a.body, "hello");
 }
 
-TEST(BufferedServer, TheLastRequestOfTheKeepAliveCountClosesTheConnection) {
-  Served s(/*keep_alive_max=*/3);
-  Raw c(s.port());
+TEST_P(BufferedServerTest, TheLastRequestOfTheKeepAliveCountClosesTheConnection) {
+  const std::unique_ptr<Served> s = Serve(/*keep_alive_max=*/3);
+  Raw c = Connect(*s);
   for (int i = 0; i < 3; ++i) {
     c.Send(Get("/big?n=1"));
     const Answer a = c.Read();
@@ -213,16 +274,16 @@ TEST(BufferedServer, TheLastRequestOfTheKeepAliveCountClosesTheConnection) {
   EXPECT_TRUE(c.ClosedByServer());
 }
 
-TEST(BufferedServer, RequestsKnowThePeer) {
-  Served s;
-  Raw c(s.port());
+TEST_P(BufferedServerTest, RequestsKnowThePeer) {
+  const std::unique_ptr<Served> s = Serve();
+  Raw c = Connect(*s);
   c.Send(Get("/peer"));
   EXPECT_EQ(c.Read().body, "127.0.0.1 127.0.0.1");
 }
 
-TEST(BufferedServer, AStalledBodyMeetsTheReadTimeout) {
-  Served s(/*keep_alive_max=*/100, /*read_timeout_sec=*/1);
-  Raw c(s.port());
+TEST_P(BufferedServerTest, AStalledBodyMeetsTheReadTimeout) {
+  const std::unique_ptr<Served> s = Serve(/*keep_alive_max=*/100, /*read_timeout_sec=*/1);
+  Raw c = Connect(*s);
   const auto start = Clock::now();
   c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten..");
   const Answer a = c.Read();
@@ -231,19 +292,19 @@ TEST(BufferedServer, AStalledBodyMeetsTheReadTimeout) {
   EXPECT_GE(waited, 0.9);
   EXPECT_LT(waited, 5.0);
   // The worker is free again: another connection is served.
-  Raw other(s.port());
+  Raw other = Connect(*s);
   other.Send(Get("/big?n=2"));
   EXPECT_EQ(other.Read().body, "ab");
 }
 
-TEST(BufferedServer, StopIsPromptWithIdleKeptAliveConnections) {
-  Served s;
-  Raw c(s.port());
+TEST_P(BufferedServerTest, StopIsPromptWithIdleKeptAliveConnections) {
+  const std::unique_ptr<Served> s = Serve();
+  Raw c = Connect(*s);
   c.Send(Get("/big?n=1"));
   ASSERT_EQ(c.Read().status, 200);
   // The connection stays open and idle (keep-alive timeout 5 s); stopping must not wait for it.
   const auto start = Clock::now();
-  s.Stop();
+  s->Stop();
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
   EXPECT_TRUE(c.ClosedByServer());
 }
