@@ -51,6 +51,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,10 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <simdjson.h>
 
 #include "benchmarks/cluster_gen.h"
@@ -84,13 +89,14 @@ struct Options {
   int threads = 0;         // 0: the ExtenderConfig default
   bool floor = true;       // alternate with requests to a transport floor
   bool raw_floor = false;  // and to a raw-socket floor (the kernel's share)
+  bool tls = false;        // HTTPS (extender.tls), without floors
 };
 
 [[noreturn]] void Usage(const std::string& error) {
   std::cerr << "http_load: " << error
             << "\nusage: http_load [--nodes N] [--requests K] [--full-requests K]"
                " [--verbs filter,prioritize] [--modes names,full] [--warmup K]"
-               " [--accept-encoding gzip|none] [--threads T] [--no-floor] [--raw-floor]\n";
+               " [--accept-encoding gzip|none] [--threads T] [--no-floor] [--raw-floor] [--tls]\n";
   std::exit(2);
 }
 
@@ -128,6 +134,11 @@ Options ParseOptions(int argc, char** argv) {
       continue;
     } else if (arg == "--raw-floor") {
       o.raw_floor = true;
+      continue;
+    } else if (arg == "--tls") {
+      o.tls = true;  // the floors speak plain HTTP
+      o.floor = false;
+      o.raw_floor = false;
       continue;
     } else if (i + 1 < argc) {
       value = argv[++i];
@@ -184,13 +195,12 @@ struct Response {
 // One kept-alive HTTP/1.1 connection, one request at a time.
 class Connection {
  public:
-  explicit Connection(int port) : port_(port) {
+  // `tls` (not owned; null for plain HTTP): the context TLS connections are made with.
+  explicit Connection(int port, SSL_CTX* tls = nullptr) : port_(port), tls_(tls) {
     buffer_.resize(1 << 20);
     Connect();
   }
-  ~Connection() {
-    if (fd_ >= 0) close(fd_);
-  }
+  ~Connection() { Close(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -228,10 +238,28 @@ class Connection {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
       throw std::runtime_error("connect: " + std::string(std::strerror(errno)));
+    if (tls_ != nullptr) {
+      ssl_ = SSL_new(tls_);
+      if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 || SSL_connect(ssl_) != 1) {
+        throw std::runtime_error("TLS handshake with the extender failed");
+      }
+    }
     begin_ = end_ = 0;
   }
 
+  void Close() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = nullptr;
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
   void SendAll(std::string_view data) {
+    while (ssl_ != nullptr && !data.empty()) {
+      const int n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+      if (n <= 0) throw std::runtime_error("SSL_write failed");
+      data.remove_prefix(static_cast<size_t>(n));
+    }
     while (!data.empty()) {
       ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n < 0) {
@@ -245,6 +273,13 @@ class Connection {
   // Fills buffer_[end_..] with at least one more byte.
   void Fill() {
     if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    if (ssl_ != nullptr) {
+      const int room = static_cast<int>(std::min<size_t>(buffer_.size() - end_, 1 << 30));
+      const int n = SSL_read(ssl_, buffer_.data() + end_, room);
+      if (n <= 0) throw std::runtime_error("SSL_read: the server closed or failed");
+      end_ += static_cast<size_t>(n);
+      return;
+    }
     for (;;) {
       ssize_t n = recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
       if (n > 0) {
@@ -316,10 +351,7 @@ class Connection {
       ReadBody(r, length, keep_body);
     }
     if (begin_ == end_) begin_ = end_ = 0;
-    if (close_after) {
-      close(fd_);
-      fd_ = -1;
-    }
+    if (close_after) Close();
     return r;
   }
 
@@ -370,11 +402,67 @@ class Connection {
   }
 
   int port_;
+  SSL_CTX* tls_;
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   size_t reconnects_ = 0;
   std::vector<char> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
+};
+
+// ---- TLS ---------------------------------------------------------------------------------------
+
+// A self-signed certificate and key (EC P-256) in a new temporary directory, removed with the
+// object: the extender's extender.tls files under --tls. The client does not verify them.
+class TempCertificate {
+ public:
+  TempCertificate() {
+    char dir[] = "/tmp/http_load_tls_XXXXXX";
+    if (mkdtemp(dir) == nullptr)
+      throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+    dir_ = dir;
+    const std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"),
+                                                                  EVP_PKEY_free);
+    const std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
+    if (!key || !cert) throw std::runtime_error("cannot make a test key and certificate");
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
+    X509_set_pubkey(cert.get(), key.get());
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(cert.get(), name);
+    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
+      throw std::runtime_error("cannot sign the test certificate");
+    }
+    Write(cert_path(), [&](FILE* f) { return PEM_write_X509(f, cert.get()); });
+    Write(key_path(), [&](FILE* f) {
+      return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
+  }
+  ~TempCertificate() {
+    std::remove(cert_path().c_str());
+    std::remove(key_path().c_str());
+    rmdir(dir_.c_str());
+  }
+  TempCertificate(const TempCertificate&) = delete;
+  TempCertificate& operator=(const TempCertificate&) = delete;
+
+  std::string cert_path() const { return dir_ + "/tls.crt"; }
+  std::string key_path() const { return dir_ + "/tls.key"; }
+
+ private:
+  template <typename WritePem>
+  static void Write(const std::string& path, WritePem&& write) {
+    const std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "w"),
+                                                          std::fclose);
+    if (!f || write(f.get()) != 1) throw std::runtime_error("cannot write " + path);
+  }
+
+  std::string dir_;
 };
 
 // ---- the transport floor ---------------------------------------------------------------------
@@ -632,11 +720,20 @@ int Run(const Options& o) {
   std::printf("http_load: %zu nodes, %u cores, load average %s, simdjson on-demand kernel %s\n",
               o.nodes, std::thread::hardware_concurrency(), LoadAverage().c_str(),
               SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION));
-  std::printf("client: keep-alive, TCP_NODELAY, serial, Accept-Encoding: %s\n",
-              o.accept_encoding.empty() ? "(none)" : o.accept_encoding.c_str());
+  std::printf("client: keep-alive, TCP_NODELAY, serial, Accept-Encoding: %s%s\n",
+              o.accept_encoding.empty() ? "(none)" : o.accept_encoding.c_str(),
+              o.tls ? ", HTTPS (TLS 1.3, no floors)" : "");
 
   Config config = BenchConfig();
   if (o.threads > 0) config.extender.worker_threads = o.threads;
+  std::optional<TempCertificate> certificate;
+  const std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> client_tls(
+      o.tls ? SSL_CTX_new(TLS_client_method()) : nullptr, SSL_CTX_free);
+  if (o.tls) {
+    certificate.emplace();
+    config.extender.tls.cert_file = certificate->cert_path();
+    config.extender.tls.key_file = certificate->key_path();
+  }
   std::unique_ptr<ClusterStore> store = NewFilledStore(config, o.nodes);
   SeenPods seen;
   Extender extender(*store, config.scheduling, &seen);
@@ -670,7 +767,7 @@ int Run(const Options& o) {
       Series series{mode, verb, body.size(), 0, "", {}, 1, {}};
       Series floor_series{mode, verb + " floor", body.size(), 0, "", {}, 1, {}};
       Series raw_series{mode, verb + " raw floor", body.size(), 0, "", {}, 1, {}};
-      Connection conn(*port);
+      Connection conn(*port, client_tls.get());
       Response answer = Check(conn, path, body, mode, verb);
       std::unique_ptr<FloorServer> floor;
       std::unique_ptr<Connection> floor_conn;
