@@ -30,6 +30,8 @@ constexpr int kStopCheckMillis = 10;
 // Writes up to this size are held to go out with the next one (a response's head, ~150 bytes,
 // goes with its body).
 constexpr size_t kHoldBytes = 16 << 10;
+// How much a TLS session reads from the socket at once.
+constexpr size_t kTlsReadAheadBytes = 128 << 10;
 
 void SetTimeout(socket_t sock, int option, time_t sec, time_t usec) {
   timeval tv{};
@@ -137,7 +139,9 @@ class TlsTransport final : public Transport {
     return true;
   }
 
-  bool Pending() const override { return SSL_pending(ssl_) > 0; }
+  // SSL_has_pending, not SSL_pending: with read-ahead, bytes of the next records may wait in
+  // the session's buffer unprocessed, and the socket then has nothing left to poll for.
+  bool Pending() const override { return SSL_has_pending(ssl_) == 1; }
 
  private:
   SSL* const ssl_;
@@ -303,6 +307,12 @@ bool BufferedSSLServer::process_and_close_socket(socket_t sock) {
   SetTimeout(sock, SO_SNDTIMEO, write_timeout_sec_, write_timeout_usec_);
   bool ok = false;
   const std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ssl_context()), SSL_free);
+  if (ssl) {
+    // Read ahead into a large buffer: without it OpenSSL reads each record with two read calls
+    // (its header, then its body), ~20 for a names-mode request.
+    SSL_set_read_ahead(ssl.get(), 1);
+    SSL_set_default_read_buffer_len(ssl.get(), kTlsReadAheadBytes);
+  }
   if (ssl && SSL_set_fd(ssl.get(), sock) == 1 && SSL_accept(ssl.get()) == 1) {
     TlsTransport transport(ssl.get());
     SSL* const session = ssl.get();

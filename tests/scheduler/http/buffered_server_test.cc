@@ -221,6 +221,24 @@ TEST_P(BufferedServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(a.body, "third");
 }
 
+// The same, written one request at a time before any answer is read: over TLS each request is
+// its own record, and the ones the session read ahead from the socket wait in its buffer, not
+// in the socket, so the next request must not wait for the socket to become readable.
+TEST_P(BufferedServerTest, PipelinedRequestsInSeparateWritesAreAnsweredInOrder) {
+  const std::unique_ptr<Served> s = Serve();
+  Raw c = Connect(*s);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 5; ++i) c.Send(Post("/echo", "request " + std::to_string(i)));
+  const auto start = Clock::now();
+  for (int i = 0; i < 5; ++i) {
+    const Answer a = c.Read();
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, "request " + std::to_string(i));
+  }
+  // Not one read timeout (5 s) waited for a request already received.
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 2.0);
+}
+
 TEST_P(BufferedServerTest, LargeBodiesBothWaysArriveWhole) {
   const std::unique_ptr<Served> s = Serve();
   const std::unique_ptr<httplib::ClientImpl> cli = Client(*s);
