@@ -25,21 +25,19 @@ The autoscaler runs with --leader-elect (a Lease in the double), so the leader g
 Processes are started through the caller's `procs.start(name, cmd) -> (Popen, log_path)`, which
 must stop them on every exit path; the helper thread is stopped by stop().
 """
-import json
 import os
 import re
-import socket
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 API_DOUBLE = os.path.join(REPO, "tests", "doubles", "fake_apiserver.py")
+sys.path.insert(0, os.path.join(REPO, "tests", "testing"))
+from loopback import free_port, http, rfc3339  # noqa: E402
 
 EPC = "kubernetes.azure.com/sgx_epc_mem_in_MiB"
 GROUP_LABEL = "autoscaler.epc.dev/node-group"
@@ -104,40 +102,8 @@ autoscaler:
           allocatable: {{cpu: "4", memory: 16Gi}}
 """
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
-
-
 class ScenarioError(Exception):
     pass
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_json(method, url, body=None, timeout=10):
-    """(status, parsed JSON or text); never raises for HTTP error statuses."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Accept": "application/json"}
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with _OPENER.open(req, timeout=timeout) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    text = raw.decode("utf-8", "replace")
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, text
-
-
-def rfc3339(dt):
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def wait(what, predicate, timeout, interval=0.2, check=None):
@@ -205,7 +171,7 @@ class AutoscalerScenario:
     # ---- the API server double -------------------------------------------------------------
 
     def call(self, method, path, body=None, expect=(200, 201)):
-        status, doc = http_json(method, self.api + path, body)
+        status, doc = http(method, self.api + path, body)
         if expect and status not in expect:
             raise ScenarioError(f"{method} {path} -> {status} {str(doc)[:300]}")
         return doc
@@ -222,7 +188,7 @@ class AutoscalerScenario:
             return open(port_file).read().strip() if os.path.exists(port_file) else None
         self.api = f"http://127.0.0.1:{int(wait('the API server double port file', port, 20))}"
         wait("the API server double /healthz",
-             lambda: http_json("GET", self.api + "/healthz")[0] == 200, 20)
+             lambda: http("GET", self.api + "/healthz")[0] == 200, 20)
         self.kubeconfig = os.path.join(self.tmp, "kubeconfig")
         with open(self.kubeconfig, "w") as f:
             f.write("apiVersion: v1\nkind: Config\n"
@@ -312,11 +278,11 @@ class AutoscalerScenario:
             "--health-probe-bind-address", f"127.0.0.1:{probe_port}", "--v", "2", *self.extra_args])
         self.metrics_address = f"127.0.0.1:{metrics_port}"
         wait("epc-autoscaler /readyz",
-             lambda: http_json("GET", f"http://127.0.0.1:{probe_port}/readyz", timeout=2)[0] == 200,
+             lambda: http("GET", f"http://127.0.0.1:{probe_port}/readyz", timeout=2)[0] == 200,
              30, check=self.check)
 
     def metrics_text(self):
-        status, text = http_json("GET", f"http://{self.metrics_address}/metrics")
+        status, text = http("GET", f"http://{self.metrics_address}/metrics")
         if status != 200:
             raise ScenarioError(f"GET /metrics of epc-autoscaler answered {status}")
         return text
@@ -399,7 +365,7 @@ class AutoscalerScenario:
             node = self.call("GET", f"/api/v1/nodes/{new}")
             node["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
                                              "message": "container runtime network not ready"}]
-            status, _ = http_json("PUT", f"{self.api}/api/v1/nodes/{new}/status", node)
+            status, _ = http("PUT", f"{self.api}/api/v1/nodes/{new}/status", node)
             if status == 200:
                 break
             if status != 409:

@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from autoscaler_traffic import AutoscalerScenario, ScenarioError  # noqa: E402
+from loopback import free_port  # noqa: E402  (on sys.path through autoscaler_traffic)
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 DASHBOARDS = os.path.join(REPO, "charts", "epc-scheduler", "dashboards")
 EPC_DASHBOARD = os.path.join(DASHBOARDS, "epc-capacity-scheduling.json")
@@ -63,12 +63,6 @@ class TestFailure(Exception):
 
 def log(msg):
     print(msg, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method, url, body=None, timeout=10, headers=None):

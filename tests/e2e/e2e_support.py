@@ -10,28 +10,24 @@ Everything runs on 127.0.0.1 with ports chosen at run time:
 Every process is stopped by its stop(); tests call them from tearDown / addCleanup.
 """
 
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Set by the test runner's command line (see parse_args in the test modules).
 PATHS = {"autoscaler": None, "apiserver": None, "prometheus": None}
 
-# No proxies, ever: all traffic stays on loopback.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+from loopback import free_port, http, rfc3339  # noqa: E402,F401  (the tests use them as e2e.*)
 
 
 def parse_args(argv):
@@ -61,12 +57,6 @@ def parse_args(argv):
     return rest
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until(predicate, timeout, interval=0.1, message="condition"):
     """Polls predicate() until it returns a truthy value; raises AssertionError after timeout."""
     deadline = time.monotonic() + timeout
@@ -82,30 +72,6 @@ def wait_until(predicate, timeout, interval=0.1, message="condition"):
             raise AssertionError("timed out after %ss waiting for %s%s" % (
                 timeout, message, " (last error: %r)" % last_error if last_error else ""))
         time.sleep(interval)
-
-
-def http(method, url, body=None, ctype="application/json", timeout=10):
-    """(status, parsed JSON or text)."""
-    data = None
-    headers = {"Accept": "application/json"}
-    if body is not None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers["Content-Type"] = ctype
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with _OPENER.open(req, timeout=timeout) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    text = raw.decode("utf-8", "replace")
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, text
-
-
-def rfc3339(dt):
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Process:
