@@ -83,7 +83,8 @@ class Extender {
   ClusterStore& store() { return store_; }
   const ClusterStore& store() const { return store_; }
 
-  // The node's info with other pods' holds added to its requested EPC.
+  // The node's info with other pods' holds added to its requested EPC. Call it while holding
+  // LockReservations(): asking about holds updates their running totals.
   NodeInfo WithHolds(const NodeInfo& info, std::string_view pod_uid) const;
   // The reservations locked, and the cluster snapshot taken under that lock and pruned against.
   // The snapshot must be taken under the lock: callers then see snapshots in the order they

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -313,6 +314,9 @@ bool BufferedSSLServer::process_and_close_socket(socket_t sock) {
     SSL_set_read_ahead(ssl.get(), 1);
     SSL_set_default_read_buffer_len(ssl.get(), kTlsReadAheadBytes);
   }
+  // SSL_get_error reads this thread's error queue, which an earlier connection on this worker
+  // may have left errors in.
+  ERR_clear_error();
   if (ssl && SSL_set_fd(ssl.get(), sock) == 1 && SSL_accept(ssl.get()) == 1) {
     TlsTransport transport(ssl.get());
     SSL* const session = ssl.get();
@@ -327,6 +331,7 @@ bool BufferedSSLServer::process_and_close_socket(socket_t sock) {
          }});
     if (ok) SSL_shutdown(ssl.get());  // close_notify, as httplib's SSLServer sends it
   }
+  ERR_clear_error();
   shutdown(sock, SHUT_RDWR);
   close(sock);
   return ok;
