@@ -19,6 +19,14 @@ std::string NodeKey(const WireNode& node, size_t index) {
   return "Nodes.items[" + std::to_string(index) + "]";
 }
 
+// The names of a full-mode request's nodes, in order (empty for a node without one).
+std::vector<std::string_view> RequestNodeNames(const std::vector<WireNode>& nodes) {
+  std::vector<std::string_view> names;
+  names.reserve(nodes.size());
+  for (const WireNode& node : nodes) names.push_back(node.decoded.node.name);
+  return names;
+}
+
 // NodeInfo for a node the request brought, with what the snapshot has bound to it.
 NodeInfo InfoForRequestNode(const Node& node, const ClusterStore& store,
                             const ClusterSnapshot& snapshot) {
@@ -246,6 +254,13 @@ Extender::LockedState Extender::LockReservations() const {
   return {std::move(snapshot), std::move(lock)};
 }
 
+std::vector<int64_t> Extender::HeldByOthers(std::span<const uint64_t> hashes,
+                                            const std::string& pod_uid) const {
+  std::vector<int64_t> held(hashes.size());
+  if (reservations_.OthersHold(pod_uid)) reservations_.HeldOnAll(hashes, pod_uid, held);
+  return held;
+}
+
 size_t Extender::held_pods() const {
   std::lock_guard lock(mu_);
   return reservations_.size();
@@ -259,10 +274,6 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   const LockedState locked = LockReservations();
   const ClusterSnapshot* snapshot = locked.snapshot.get();
   const std::string& uid = args.pod.uid;
-  const bool others = reservations_.OthersHold(uid);
-  auto held_on = [&](std::string_view node) -> int64_t {
-    return others ? reservations_.HeldOn(node, uid) : 0;
-  };
 
   FilterOutcome out;
   NodeFilter filter(predicate_, pod, out);
@@ -273,8 +284,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     // Hashed once for the node index, other pods' holds and this pod's own hold.
     const std::vector<uint64_t> hashes = HashNames(names);
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
-    std::vector<int64_t> held(names.size());  // other pods' holds, node by node
-    if (others) reservations_.HeldOnAll(hashes, uid, held);
+    const std::vector<int64_t> held = HeldByOthers(hashes, uid);
     std::vector<uint64_t> passing_hashes;  // for this pod's hold
     if (pod.wants_epc()) passing_hashes.reserve(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
@@ -303,7 +313,9 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
 
   const auto& nodes = *args.nodes;
   out.answer.passing_nodes_json.reserve(nodes.size());
-  std::vector<std::string_view> passed;  // where this pod's EPC gets held
+  const std::vector<uint64_t> hashes = HashNames(RequestNodeNames(nodes));
+  const std::vector<int64_t> held = HeldByOthers(hashes, uid);
+  std::vector<uint64_t> passing_hashes;  // where this pod's EPC gets held
   for (size_t i = 0; i < nodes.size(); ++i) {
     const WireNode& node = nodes[i];
     if (!node.decoded.error.empty()) {
@@ -316,13 +328,12 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
     }
     const std::string& name = node.decoded.node.name;
     const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    const int64_t held = held_on(name);
-    if (filter.Fits(info, WithHeldKey(EpcFitKeyOf(info), held), held, name)) {
+    if (filter.Fits(info, WithHeldKey(EpcFitKeyOf(info), held[i]), held[i], name)) {
       out.answer.passing_nodes_json.push_back(node.raw);
-      if (pod.wants_epc()) passed.push_back(name);
+      if (pod.wants_epc()) passing_hashes.push_back(hashes[i]);
     }
   }
-  reservations_.Hold(uid, pod.request.epc_bytes, NodeNameSet(passed), options_.now());
+  reservations_.Hold(uid, pod.request.epc_bytes, NodeNameSet(passing_hashes), options_.now());
   return out;
 }
 
@@ -331,10 +342,6 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   const LockedState locked = LockReservations();
   const ClusterSnapshot* snapshot = locked.snapshot.get();
   const std::string& uid = args.pod.uid;
-  const bool others = reservations_.OthersHold(uid);
-  auto held_on = [&](std::string_view node) -> int64_t {
-    return others ? reservations_.HeldOn(node, uid) : 0;
-  };
   auto score = [&](const NodeInfo& n) { return predicate_.Score(pod, n); };
   Priorities out;
   if (args.names_mode()) {
@@ -343,8 +350,7 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     // Hashed once for the node index, other pods' holds and this pod's own hold.
     const std::vector<uint64_t> hashes = HashNames(names);
     const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
-    std::vector<int64_t> held(names.size());  // other pods' holds, node by node
-    if (others) reservations_.HeldOnAll(hashes, uid, held);
+    const std::vector<int64_t> held = HeldByOthers(hashes, uid);
     for (size_t i = 0; i < names.size(); ++i) {
       const IndexedNode& node = found[i];
       // Score reads only what the key holds.
@@ -355,6 +361,7 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     return out;
   }
   out.hosts.reserve(args.nodes->size());
+  const std::vector<int64_t> held = HeldByOthers(HashNames(RequestNodeNames(*args.nodes)), uid);
   for (size_t i = 0; i < args.nodes->size(); ++i) {
     const WireNode& node = (*args.nodes)[i];
     if (!node.decoded.error.empty()) {
@@ -366,7 +373,7 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     }
     const std::string& name = node.decoded.node.name;
     const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    out.hosts.push_back({name, WithHeld(info, held_on(name), score)});
+    out.hosts.push_back({name, WithHeld(info, held[i], score)});
   }
   return out;
 }

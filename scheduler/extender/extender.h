@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,11 @@ class Extender {
   size_t held_pods() const;
 
  private:
+  // Other pods' holds on each node of a request, by HashNames of the nodes' names, in one pass
+  // (zeros when no other pod holds EPC); called with LockReservations() held.
+  std::vector<int64_t> HeldByOthers(std::span<const uint64_t> hashes,
+                                    const std::string& pod_uid) const;
+
   ClusterStore& store_;
   Predicate predicate_;
   NodeProjection projection_;

@@ -66,15 +66,20 @@ class HoldsTest : public ::testing::Test {
   std::vector<std::string> PassingFullMode(const Pod& pod) {
     ExtenderArgs args;
     args.pod = pod;
-    args.nodes.emplace();
+    args.nodes = RequestNodes();
+    FilterOutcome out = extender_.Filter(args);
+    return {out.answer.passing_nodes_json.begin(), out.answer.passing_nodes_json.end()};
+  }
+  // Both nodes as a full-mode request brings them (each raw text is the node's name).
+  std::vector<WireNode> RequestNodes() {
+    std::vector<WireNode> nodes;
     for (const char* name : {"sgx-x", "sgx-y"}) {
       WireNode node;
       node.raw = name;
       node.decoded.node = *store_.Snapshot()->FindNode(name)->node;
-      args.nodes->push_back(std::move(node));
+      nodes.push_back(std::move(node));
     }
-    FilterOutcome out = extender_.Filter(args);
-    return {out.answer.passing_nodes_json.begin(), out.answer.passing_nodes_json.end()};
+    return nodes;
   }
   using Names = std::vector<std::string>;
 
@@ -154,6 +159,14 @@ TEST_F(HoldsTest, PrioritizeCountsOtherPodsHolds) {
   // binpack: x is fuller with a's hold (143 + 20 + 4 = 167 of 168) than y (147 of 168).
   EXPECT_EQ(scores[0].score, 10);
   EXPECT_EQ(scores[1].score, 9);
+
+  // The same with whole nodes in the request (full mode).
+  args.node_names.reset();
+  args.nodes = RequestNodes();
+  const auto full_scores = extender_.Prioritize(args);
+  ASSERT_EQ(full_scores.size(), 2u);
+  EXPECT_EQ(full_scores[0].score, 10);
+  EXPECT_EQ(full_scores[1].score, 9);
 }
 
 TEST_F(HoldsTest, ExplainNamesFreeEpcHoldsAndTheBestNode) {
