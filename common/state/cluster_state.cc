@@ -12,14 +12,6 @@
 
 namespace epc {
 
-namespace {
-
-// How many names ahead FindAll() fetches: enough lookups in flight to hide a miss to memory,
-// few enough that the fetched lines are still in L1 when used.
-constexpr size_t kFetchAhead = 8;
-
-}  // namespace
-
 NodeNameIndex::NodeNameIndex(std::span<const Entry> entries) {
   if (entries.empty()) return;
   size_t bytes = 0;
@@ -66,44 +58,9 @@ const IndexedNode* NodeNameIndex::Find(std::string_view name) const {
 
 void NodeNameIndex::FindAll(std::span<const std::string_view> names,
                             std::span<const uint64_t> hashes, std::span<IndexedNode> out) const {
-  if (slots_.empty()) {
-    std::fill(out.begin(), out.end(), IndexedNode{});
-    return;
-  }
-  // Each lookup is a chain of dependent reads (slot -> record -> name bytes), each likely a
-  // cache miss. They are pipelined over the names so that the CPU overlaps the misses of
-  // different names: all names are hashed first; then, at step i, name i + 3k's home slot is
-  // fetched, the first record in name i + 2k's probe sequence whose tag matches is found and
-  // fetched, name i + k's candidate record is read and its name bytes fetched, and name i is
-  // checked against its candidate. A name that is not its candidate's is looked up again in
-  // full (a tag collision, or an unknown name with a colliding tag: rare).
-  const size_t n = names.size();
-  for (size_t i = 0; i < std::min(n, 3 * kFetchAhead); ++i) {
-    __builtin_prefetch(&slots_[hashes[i] & mask_]);
-  }
-  std::vector<const Record*> candidates(n);
-  auto find_candidate = [&](size_t i) {
-    const uint64_t tag = Tag(hashes[i]);
-    for (size_t s = hashes[i] & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
-      if ((slots_[s] >> 32) == tag) {
-        candidates[i] = &records_[(slots_[s] & 0xFFFFFFFFu) - 1];
-        __builtin_prefetch(candidates[i]);
-        return;
-      }
-    }
-    candidates[i] = nullptr;  // no slot in the name's probe sequence has its tag: unknown
-  };
-  for (size_t i = 0; i < std::min(n, 2 * kFetchAhead); ++i) find_candidate(i);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + 3 * kFetchAhead < n) __builtin_prefetch(&slots_[hashes[i + 3 * kFetchAhead] & mask_]);
-    if (i + 2 * kFetchAhead < n) find_candidate(i + 2 * kFetchAhead);
-    if (i + kFetchAhead < n && candidates[i + kFetchAhead] != nullptr) {
-      __builtin_prefetch(names_.data() + candidates[i + kFetchAhead]->offset);
-    }
-    const Record* r = candidates[i];
-    if (r != nullptr && !SameName(NameOf(*r), names[i])) r = Probe(names[i], hashes[i]);
-    out[i] = r == nullptr ? IndexedNode{} : r->node;
-  }
+  ForEachFound(names, hashes, [&](size_t i, const IndexedNode* node) {
+    out[i] = node == nullptr ? IndexedNode{} : *node;
+  });
 }
 
 const NodeInfo* ClusterSnapshot::FindNode(std::string_view name) const {

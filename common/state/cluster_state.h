@@ -6,6 +6,7 @@
 // (a pod event adjusts one node), never recomputed per request.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/model/epc_resources.h"
@@ -25,6 +27,7 @@
 #include "common/model/resources.h"
 #include "common/policy/fit.h"
 #include "common/policy/pools.h"
+#include "common/util/name_hash.h"
 
 namespace epc {
 
@@ -81,10 +84,16 @@ class NodeNameIndex {
 
   // nullptr when no entry has this name; else valid as long as the index.
   const IndexedNode* Find(std::string_view name) const;
+  // Calls found(i, Find(names[i])) for each name in order, the lookups overlapped (see
+  // ForEachFound's body): what a caller does with each node runs inside the pipeline, so no
+  // array of thousands of results is written and read back. hashes == HashNames(names)
+  // (common/util/name_hash.h): a caller that looks the names up in other tables too hashes them
+  // once.
+  template <typename Found>
+  void ForEachFound(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
+                    Found&& found) const;
   // out[i] = *Find(names[i]), or IndexedNode{} (info == nullptr) when not found; out.size()
-  // must equal names.size(). Copies rather than points: the caller then reads the nodes in
-  // order instead of all over the index. hashes == HashNames(names) (common/util/name_hash.h):
-  // a caller that looks the names up in other tables too hashes them once.
+  // must equal names.size().
   void FindAll(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
                std::span<IndexedNode> out) const;
   size_t size() const { return records_.size(); }
@@ -97,6 +106,9 @@ class NodeNameIndex {
   };
   // A slot is 0 when empty, else (hash >> 32) << 32 | (record number + 1).
   static uint64_t Tag(uint64_t hash) { return hash >> 32; }
+  // How many names ahead ForEachFound() fetches: enough lookups in flight to hide a miss to
+  // memory, few enough that the fetched lines are still in L1 when used.
+  static constexpr size_t kFetchAhead = 8;
   std::string_view NameOf(const Record& r) const { return {names_.data() + r.offset, r.length}; }
   const Record* Probe(std::string_view name, uint64_t hash) const;
 
@@ -116,6 +128,13 @@ class ClusterSnapshot {
   // live as long as the snapshot. hashes == HashNames(names).
   void FindNodes(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
                  std::span<IndexedNode> out) const;
+  // found(i, node) for each of names[i] in order, node nullptr when unknown: FindNodes without
+  // the array (NodeNameIndex::ForEachFound).
+  template <typename Found>
+  void ForEachNode(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
+                   Found&& found) const {
+    index_.ForEachFound(names, hashes, std::forward<Found>(found));
+  }
   // Every known node, in no particular order.
   std::vector<const NodeInfo*> Nodes() const;
   // Use by pods bound to `node_name`, known node or not; nullptr when none.
@@ -136,6 +155,51 @@ class ClusterSnapshot {
   // read only this. The store's working state has none (it never looks nodes up by it).
   NodeNameIndex index_;
 };
+
+template <typename Found>
+void NodeNameIndex::ForEachFound(std::span<const std::string_view> names,
+                                 std::span<const uint64_t> hashes, Found&& found) const {
+  const size_t n = names.size();
+  if (slots_.empty()) {
+    for (size_t i = 0; i < n; ++i) found(i, static_cast<const IndexedNode*>(nullptr));
+    return;
+  }
+  // Each lookup is a chain of dependent reads (slot -> record -> name bytes), each likely a
+  // cache miss. They are pipelined over the names so that the CPU overlaps the misses of
+  // different names: at step i, name i + 3k's home slot is fetched, the first record in name
+  // i + 2k's probe sequence whose tag matches is found and fetched, name i + k's candidate
+  // record is read and its name bytes fetched, and name i is checked against its candidate. A
+  // name that is not its candidate's is looked up again in full (a tag collision, or an unknown
+  // name with a colliding tag: rare). The candidates in flight live in a ring of kRing.
+  constexpr size_t k = kFetchAhead;
+  constexpr size_t kRing = 4 * k;  // > 2k candidates in flight; a power of two
+  static_assert((kRing & (kRing - 1)) == 0 && kRing > 2 * k);
+  const Record* candidates[kRing];
+  auto find_candidate = [&](size_t i) {
+    const uint64_t tag = Tag(hashes[i]);
+    for (size_t s = hashes[i] & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
+      if ((slots_[s] >> 32) == tag) {
+        const Record* r = &records_[(slots_[s] & 0xFFFFFFFFu) - 1];
+        __builtin_prefetch(r);
+        candidates[i % kRing] = r;
+        return;
+      }
+    }
+    candidates[i % kRing] = nullptr;  // no slot in the probe sequence has the tag: unknown
+  };
+  for (size_t i = 0; i < std::min(n, 3 * k); ++i) __builtin_prefetch(&slots_[hashes[i] & mask_]);
+  for (size_t i = 0; i < std::min(n, 2 * k); ++i) find_candidate(i);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 3 * k < n) __builtin_prefetch(&slots_[hashes[i + 3 * k] & mask_]);
+    if (i + 2 * k < n) find_candidate(i + 2 * k);
+    if (const Record* ahead = i + k < n ? candidates[(i + k) % kRing] : nullptr) {
+      __builtin_prefetch(names_.data() + ahead->offset);
+    }
+    const Record* r = candidates[i % kRing];
+    if (r != nullptr && !SameName(NameOf(*r), names[i])) r = Probe(names[i], hashes[i]);
+    found(i, r == nullptr ? static_cast<const IndexedNode*>(nullptr) : &r->node);
+  }
+}
 
 // Thread-safe. Writers serialize on a mutex; Snapshot() returns the latest state, building a new
 // snapshot only after a change (shared, unchanged nodes are not copied).
