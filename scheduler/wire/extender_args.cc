@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "common/util/name_hash.h"
 #include "scheduler/wire/json_text.h"
 
 namespace epc {
@@ -329,6 +330,7 @@ Result<bool> DecodeNodeNames(od::value& v, ExtenderArgs& args) {
   od::array arr;
   if (auto e = v.get_array().get(arr)) return Bad(e, kExpected);
   std::vector<std::string_view> names;
+  std::vector<uint64_t> hashes;
   for (auto elem_result : arr) {
     od::value elem;
     if (auto e = std::move(elem_result).get(elem)) return Error{NotJson(e)};
@@ -341,6 +343,7 @@ Result<bool> DecodeNodeNames(od::value& v, ExtenderArgs& args) {
       const std::string_view text = quoted.substr(1, quoted.size() - 2);
       if (json_text::AllPlain(text)) {
         names.push_back(text);
+        hashes.push_back(HashName(text));
         continue;
       }
     }
@@ -352,8 +355,10 @@ Result<bool> DecodeNodeNames(od::value& v, ExtenderArgs& args) {
       args.unescaped_names.push_back(std::make_unique<std::string>(s));
       names.push_back(*args.unescaped_names.back());
     }
+    hashes.push_back(HashName(names.back()));
   }
   args.node_names = std::move(names);
+  args.node_name_hashes = std::move(hashes);
   return true;
 }
 
@@ -523,6 +528,7 @@ class NamesModeScanner {
       } else if (KeyIs(key, "NodeNames")) {
         if (Null()) {
           args.node_names.reset();
+          args.node_name_hashes.clear();
         } else if (!Names(args)) {
           return std::nullopt;
         }
@@ -563,17 +569,21 @@ class NamesModeScanner {
   bool Names(ExtenderArgs& args) {
     if (!Eat('[')) return false;
     std::vector<std::string_view> names;
+    std::vector<uint64_t> hashes;
     // Node names run 10 to 60 bytes: a guess that rarely regrows and never wastes much.
     names.reserve(static_cast<size_t>(end_ - p_) / 24);
+    hashes.reserve(names.capacity());
     if (!Eat(']')) {
       do {
         std::string_view name;
         if (!Eat('"') || !PlainStringRest(name)) return false;
         names.push_back(name);
+        hashes.push_back(HashName(name));
       } while (Eat(','));
       if (!Eat(']')) return false;
     }
     args.node_names = std::move(names);
+    args.node_name_hashes = std::move(hashes);
     return true;
   }
   // The text of the object at p_, from its '{' to the matching '}' (brackets counted outside
@@ -622,6 +632,14 @@ Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
   return DecodeExtenderArgsInFull(body, projection);
 }
 
+std::span<const uint64_t> NodeNameHashes(const ExtenderArgs& args, std::vector<uint64_t>& scratch) {
+  if (args.node_names && args.node_name_hashes.size() == args.node_names->size()) {
+    return args.node_name_hashes;
+  }
+  scratch = args.node_names ? HashNames(*args.node_names) : std::vector<uint64_t>();
+  return scratch;
+}
+
 Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
                                               const NodeProjection& projection) {
   ExtenderArgs args;
@@ -639,6 +657,7 @@ Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
     } else if (KeyIs(key, "NodeNames")) {
       args.node_names.reset();
       args.unescaped_names.clear();
+      args.node_name_hashes.clear();
       return DecodeNodeNames(value, args);
     }
     return Result<bool>(true);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,11 +70,19 @@ struct ExtenderArgs {
   // The names that had escapes, unescaped; node_names refers to them. Each is a heap object of
   // its own so that moving the args keeps the views valid.
   std::vector<std::unique_ptr<std::string>> unescaped_names;
+  // HashName (common/util/name_hash.h) of each of node_names, in order: the decoders hash each
+  // name while its bytes are in cache, for the lookups the extender makes with it. Empty when
+  // the args were put together otherwise (tests): NodeNameHashes() then hashes the names.
+  std::vector<uint64_t> node_name_hashes;
 
   // kube-scheduler sets exactly one of the two. When both are set, Nodes wins (it carries the
   // objects); names mode means NodeNames set and Nodes null.
   bool names_mode() const { return !nodes.has_value() && node_names.has_value(); }
 };
+
+// args.node_name_hashes when they match args.node_names (names mode), else the names hashed
+// into `scratch`.
+std::span<const uint64_t> NodeNameHashes(const ExtenderArgs& args, std::vector<uint64_t>& scratch);
 
 // A victim as kube-scheduler proposes it: full pods (NodeNameToVictims, full mode) carry their
 // uid in metadata.uid; meta pods (NodeNameToMetaVictims, names mode) only a UID.

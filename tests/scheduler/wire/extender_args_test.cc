@@ -5,11 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/k8s/decode.h"
+#include "common/util/name_hash.h"
 #include "tests/scheduler/testing/fixtures.h"
 
 namespace epc {
@@ -286,6 +288,29 @@ TEST(ExtenderArgs, NodeNamesAreViewsOrUnescaped) {
   EXPECT_EQ((*args.node_names)[5].data(), body.text().data() + body.text().find("n\xC3\xB6"
                                                                                 "de"));
   EXPECT_EQ(args.unescaped_names.size(), 2u);
+  // Hashed as decoded, escaped or not: what the extender looks the names up by.
+  EXPECT_EQ(args.node_name_hashes, HashNames(*args.node_names));
+}
+
+// The decoders' hashes are used when they belong to the names; args put together otherwise (or
+// changed after decoding) get their names hashed.
+TEST(ExtenderArgs, NodeNameHashesFollowTheNames) {
+  std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  RequestBuffer body(R"({"Pod": )" + pod + R"(, "NodeNames": ["a", "b"]})");
+  Result<ExtenderArgs> decoded = Decode(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  ExtenderArgs args = std::move(decoded).value();
+  std::vector<uint64_t> scratch;
+  EXPECT_EQ(NodeNameHashes(args, scratch).data(), args.node_name_hashes.data());
+
+  ExtenderArgs built;
+  built.node_names = std::vector<std::string_view>{"a", "b", "c"};
+  const std::span<const uint64_t> hashes = NodeNameHashes(built, scratch);
+  EXPECT_EQ(std::vector<uint64_t>(hashes.begin(), hashes.end()),
+            (std::vector<uint64_t>{HashName("a"), HashName("b"), HashName("c")}));
+  args.node_names->push_back("c");
+  const std::span<const uint64_t> grown = NodeNameHashes(args, scratch);
+  EXPECT_EQ(std::vector<uint64_t>(grown.begin(), grown.end()), HashNames(*built.node_names));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +336,10 @@ bool FastAgreesWithFull(const std::string& text) {
   EXPECT_TRUE(fast->pod == full->pod) << text;
   EXPECT_FALSE(fast->nodes.has_value()) << text;
   EXPECT_EQ(fast->node_names, full->node_names) << text;
+  EXPECT_EQ(fast->node_name_hashes, full->node_name_hashes) << text;
+  if (fast->node_names) {
+    EXPECT_EQ(fast->node_name_hashes, HashNames(*fast->node_names)) << text;
+  }
   EXPECT_TRUE(fast->unescaped_names.empty()) << text;
   for (std::string_view name : fast->node_names.value_or(std::vector<std::string_view>{})) {
     EXPECT_TRUE(name.data() >= body.text().data() &&
