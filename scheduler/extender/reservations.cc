@@ -93,6 +93,10 @@ const Reservations::Entry* Reservations::CountOthers(std::string_view except_uid
       continue;
     }
     if (entry.counted) continue;
+    if (!entry.unindexed.empty()) {
+      entry.nodes = NodeNameSet(entry.unindexed);
+      entry.unindexed = std::vector<uint64_t>();
+    }
     entry.nodes.ForEachKey([&](uint64_t key) { totals_.Add(key, entry.epc_bytes); });
     entry.counted = true;
   }
@@ -109,7 +113,15 @@ void Reservations::Hold(const std::string& pod_uid, int64_t epc_bytes, NodeNameS
                         Clock::time_point now) {
   Release(pod_uid);
   if (pod_uid.empty() || epc_bytes <= 0 || nodes.empty()) return;
-  holds_.emplace(pod_uid, Entry{epc_bytes, std::move(nodes), now + ttl_});
+  holds_.emplace(pod_uid, Entry{epc_bytes, std::move(nodes), {}, now + ttl_});
+}
+
+void Reservations::HoldOnHashes(const std::string& pod_uid, int64_t epc_bytes,
+                                std::vector<uint64_t> node_hashes, Clock::time_point now) {
+  Release(pod_uid);
+  if (pod_uid.empty() || epc_bytes <= 0 || node_hashes.empty()) return;
+  Entry entry{epc_bytes, NodeNameSet(), std::move(node_hashes), now + ttl_};
+  holds_.emplace(pod_uid, std::move(entry));
 }
 
 void Reservations::Narrow(const std::string& pod_uid, const std::string& node,
@@ -118,6 +130,7 @@ void Reservations::Narrow(const std::string& pod_uid, const std::string& node,
   if (it == holds_.end()) return;
   Uncount(it->second);
   it->second.nodes = NodeNameSet{node};
+  it->second.unindexed = std::vector<uint64_t>();
   it->second.expires = now + ttl_;
 }
 

@@ -74,6 +74,11 @@ class Reservations {
   // Replaces any hold of the same pod.
   void Hold(const std::string& pod_uid, int64_t epc_bytes, NodeNameSet nodes,
             Clock::time_point now);
+  // The same on the nodes with these name hashes (HashNames of their names; repeats allowed),
+  // put into a NodeNameSet only when another pod first asks about the hold: a hold replaced or
+  // narrowed before that (kube-scheduler retrying the pod, the extender's bind) never is.
+  void HoldOnHashes(const std::string& pod_uid, int64_t epc_bytes,
+                    std::vector<uint64_t> node_hashes, Clock::time_point now);
   // After a successful bind: the hold stays on `node` alone, with a fresh TTL.
   void Narrow(const std::string& pod_uid, const std::string& node, Clock::time_point now);
   void Release(const std::string& pod_uid);
@@ -98,8 +103,9 @@ class Reservations {
   struct Entry {
     int64_t epc_bytes = 0;
     NodeNameSet nodes;
+    std::vector<uint64_t> unindexed;  // name hashes not yet put into `nodes`
     Clock::time_point expires;
-    bool counted = false;  // in totals_
+    bool counted = false;  // in totals_; `unindexed` is then empty
   };
 
   // EPC held on each node by the counted holds together, by HoldKey: what HeldOn adds up, kept
