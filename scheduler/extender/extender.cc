@@ -109,34 +109,10 @@ void AddRejection(FilterOutcome& out, std::string_view name, const NodeVerdict& 
   (v.unresolvable ? out.answer.unresolvable : out.answer.failed).emplace_back(name, v.message);
 }
 
-// Names mode looks up thousands of nodes in the snapshot with little work per node: all names
-// are looked up in one batch (ClusterSnapshot::FindNodes overlaps the lookups' cache misses).
-// The found nodes carry the fields the extender's checks and score read (IndexedNode::epc), so
-// the checks run without touching the NodeInfos; a predicate that reads more (not the
-// extender's) reads the infos, fetched a few nodes ahead.
-std::vector<IndexedNode> FindNodes(const ClusterSnapshot& snapshot,
-                                   const std::vector<std::string_view>& names,
-                                   const std::vector<uint64_t>& hashes) {
-  std::vector<IndexedNode> nodes(names.size());
-  snapshot.FindNodes(names, hashes, nodes);
-  return nodes;
-}
-
 // The key of a node with `held` more EPC requested (what FitKey gives for WithHeld's copy).
 EpcFitKey WithHeldKey(EpcFitKey key, int64_t held) {
   if (held != 0) key.epc_requested_bytes = SaturatingAdd(key.epc_requested_bytes, held);
   return key;
-}
-
-constexpr size_t kPrefetchAhead = 8;
-
-// The NodeInfo fields the extender's checks read (allocatable EPC, pool, requested EPC) lie in
-// its first three cache lines; a prefetch never faults, wherever the object ends.
-void Prefetch(const NodeInfo* info) {
-  if (info == nullptr) return;
-  __builtin_prefetch(info);
-  __builtin_prefetch(reinterpret_cast<const char*>(info) + 64);
-  __builtin_prefetch(reinterpret_cast<const char*>(info) + 128);
 }
 
 // Calls f with the node's info, its requested EPC raised by `held` bytes if any (copied only
@@ -158,8 +134,6 @@ class NodeFilter {
  public:
   NodeFilter(const Predicate& predicate, const PodInfo& pod, FilterOutcome& out)
       : predicate_(predicate), pod_(pod), out_(out), keyed_(predicate.Keyed()) {}
-
-  bool keyed() const { return keyed_; }
 
   bool Fits(const NodeInfo& info, const EpcFitKey& key, int64_t held, std::string_view name) {
     if (!keyed_) {
@@ -281,33 +255,31 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
   if (out.answer.names_mode) {
     const auto& names = *args.node_names;
     out.answer.passing_node_names.reserve(names.size());
-    // Hashed once for the node index, other pods' holds and this pod's own hold.
-    const std::vector<uint64_t> hashes = HashNames(names);
-    const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
+    // Hashed once (by the decoder) for the node index, other pods' holds and this pod's own
+    // hold.
+    std::vector<uint64_t> scratch;
+    const std::span<const uint64_t> hashes = NodeNameHashes(args, scratch);
     const std::vector<int64_t> held = HeldByOthers(hashes, uid);
     std::vector<uint64_t> passing_hashes;  // for this pod's hold
     if (pod.wants_epc()) passing_hashes.reserve(names.size());
-    for (size_t i = 0; i < names.size(); ++i) {
+    // The nodes are looked up in one batch that overlaps the lookups' cache misses, each
+    // decided as it is found. The found nodes carry what the extender's checks read
+    // (IndexedNode::epc), so keyed checks run without touching the NodeInfos; a predicate that
+    // reads more (not the extender's) reads the info.
+    snapshot->ForEachNode(names, hashes, [&](size_t i, const IndexedNode* node) {
       const std::string_view name = names[i];
-      const IndexedNode& node = found[i];
-      if (node.info == nullptr) {
+      if (node == nullptr) {
         AddRejection(out, name, kReasonUnknownNode, false,
                      out.answer.Keep(UnknownNodeMessage(name)));
-        continue;
+        return;
       }
-      // Keyed checks decide on the key beside each found node; others read the NodeInfos,
-      // fetched a few nodes ahead.
-      if (!filter.keyed() && i + kPrefetchAhead < found.size()) {
-        Prefetch(found[i + kPrefetchAhead].info);
-      }
-      if (!filter.Fits(*node.info, WithHeldKey(node.epc, held[i]), held[i], name)) continue;
+      if (!filter.Fits(*node->info, WithHeldKey(node->epc, held[i]), held[i], name)) return;
       out.answer.passing_node_names.push_back(name);
       if (pod.wants_epc()) passing_hashes.push_back(hashes[i]);
-    }
+    });
     // This pod's EPC is held on every node it passed.
-    reservations_.Hold(uid, pod.request.epc_bytes,
-                       pod.wants_epc() ? NodeNameSet(passing_hashes) : NodeNameSet(),
-                       options_.now());
+    reservations_.HoldOnHashes(uid, pod.request.epc_bytes, std::move(passing_hashes),
+                               options_.now());
     return out;
   }
 
@@ -333,7 +305,7 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
       if (pod.wants_epc()) passing_hashes.push_back(hashes[i]);
     }
   }
-  reservations_.Hold(uid, pod.request.epc_bytes, NodeNameSet(passing_hashes), options_.now());
+  reservations_.HoldOnHashes(uid, pod.request.epc_bytes, std::move(passing_hashes), options_.now());
   return out;
 }
 
@@ -347,17 +319,14 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   if (args.names_mode()) {
     const auto& names = *args.node_names;
     out.hosts.reserve(names.size());
-    // Hashed once for the node index, other pods' holds and this pod's own hold.
-    const std::vector<uint64_t> hashes = HashNames(names);
-    const std::vector<IndexedNode> found = FindNodes(*snapshot, names, hashes);
+    std::vector<uint64_t> scratch;
+    const std::span<const uint64_t> hashes = NodeNameHashes(args, scratch);
     const std::vector<int64_t> held = HeldByOthers(hashes, uid);
-    for (size_t i = 0; i < names.size(); ++i) {
-      const IndexedNode& node = found[i];
+    snapshot->ForEachNode(names, hashes, [&](size_t i, const IndexedNode* node) {
       // Score reads only what the key holds.
-      out.hosts.push_back({names[i], node.info == nullptr
-                                         ? 0
-                                         : predicate_.Score(pod, WithHeldKey(node.epc, held[i]))});
-    }
+      out.hosts.push_back(
+          {names[i], node == nullptr ? 0 : predicate_.Score(pod, WithHeldKey(node->epc, held[i]))});
+    });
     return out;
   }
   out.hosts.reserve(args.nodes->size());
