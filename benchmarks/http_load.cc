@@ -20,12 +20,25 @@
 //
 // Usage: http_load [--nodes N] [--requests K] [--full-requests K] [--verbs filter,prioritize]
 //                  [--modes names,full] [--warmup K] [--accept-encoding gzip|none]
-//                  [--threads T] [--no-floor] [--raw-floor]
+//                  [--threads T] [--no-floor] [--raw-floor] [--tls] [--client-wait block|poll]
+//                  [--awake-cpus]
 //
 // --no-floor measures the extender alone: the floor's requests, alternating, also take turns in
 // the CPU caches, which costs the extender's lookups a little. --raw-floor adds a third server
 // to the rotation, a plain blocking socket loop answering the same bytes (RawFloorServer): the
 // kernel's share of the transport, so the floor's excess over it is httplib's.
+//
+// --client-wait poll: the client waits for each answer by polling its socket (recv with
+// MSG_DONTWAIT in a loop) instead of sleeping in recv as Go's netpoller does. On a VM a client
+// thread that sleeps leaves its vCPU halted, and the answer must first wake that vCPU: on this
+// 2-vCPU machine that wake-up takes from microseconds to milliseconds, and sets the client's p99.
+// Polling takes it out: what remains is the extender and the loopback transport. The default,
+// block, is kube-scheduler's way.
+//
+// --awake-cpus keeps every CPU from halting instead, with the client unchanged: one thread per
+// CPU, pinned to it, spins at SCHED_IDLE, the policy that runs only when nothing else wants
+// the CPU and yields to any other thread at once. It stands for a node with other work on it
+// (the usual state of a node that runs kube-scheduler); an idle VM is the other case.
 //
 // Columns "hdl p50/p99" (milliseconds) are the extender's own time per request, as it logs it at
 // --v 2
@@ -35,6 +48,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -45,12 +60,14 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -86,17 +103,20 @@ struct Options {
   std::vector<std::string> verbs = {"filter", "prioritize"};
   std::vector<std::string> modes = {"names", "full"};
   std::string accept_encoding = "gzip";
-  int threads = 0;         // 0: the ExtenderConfig default
-  bool floor = true;       // alternate with requests to a transport floor
-  bool raw_floor = false;  // and to a raw-socket floor (the kernel's share)
-  bool tls = false;        // HTTPS (extender.tls), without floors
+  int threads = 0;          // 0: the ExtenderConfig default
+  bool floor = true;        // alternate with requests to a transport floor
+  bool raw_floor = false;   // and to a raw-socket floor (the kernel's share)
+  bool tls = false;         // HTTPS (extender.tls), without floors
+  bool poll = false;        // --client-wait poll: wait for answers without sleeping
+  bool awake_cpus = false;  // --awake-cpus: a SCHED_IDLE spinner on every CPU
 };
 
 [[noreturn]] void Usage(const std::string& error) {
   std::cerr << "http_load: " << error
             << "\nusage: http_load [--nodes N] [--requests K] [--full-requests K]"
                " [--verbs filter,prioritize] [--modes names,full] [--warmup K]"
-               " [--accept-encoding gzip|none] [--threads T] [--no-floor] [--raw-floor] [--tls]\n";
+               " [--accept-encoding gzip|none] [--threads T] [--no-floor] [--raw-floor] [--tls]"
+               " [--client-wait block|poll] [--awake-cpus]\n";
   std::exit(2);
 }
 
@@ -135,6 +155,9 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg == "--raw-floor") {
       o.raw_floor = true;
       continue;
+    } else if (arg == "--awake-cpus") {
+      o.awake_cpus = true;
+      continue;
     } else if (arg == "--tls") {
       o.tls = true;  // the floors speak plain HTTP
       o.floor = false;
@@ -167,13 +190,65 @@ Options ParseOptions(int argc, char** argv) {
       o.accept_encoding = value == "none" ? "" : value;
     } else if (arg == "--threads") {
       o.threads = static_cast<int>(ParseCount(arg, value));
+    } else if (arg == "--client-wait") {
+      if (value != "block" && value != "poll") {
+        Usage("--client-wait is block or poll, not \"" + value + "\"");
+      }
+      o.poll = value == "poll";
     } else {
       Usage("unknown flag " + arg);
     }
   }
   if (o.nodes == 0) Usage("--nodes must be positive");
+  if (o.poll && o.tls) Usage("--client-wait poll is for plain HTTP; drop it or --tls");
   return o;
 }
+
+// One thread per CPU, pinned to it, spinning at SCHED_IDLE while the object lives (see
+// --awake-cpus): no CPU halts, and any other thread that wants a CPU has it at once.
+class AwakeCpus {
+ public:
+  AwakeCpus() {
+    const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned cpu = 0; cpu < cpus; ++cpu) {
+      spinners_.emplace_back([this, cpu](std::stop_token stop) {
+        // A spinner that is not idle-class would take CPU time from the threads measured.
+        sched_param param{};
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        const bool ready = pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0 &&
+                           pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+        {
+          std::lock_guard lock(mu_);
+          (ready ? spinning_ : failed_) += 1;
+        }
+        started_.notify_all();
+        if (!ready) return;
+        while (!stop.stop_requested()) {
+#if defined(__x86_64__)
+          __builtin_ia32_pause();
+#endif
+        }
+      });
+    }
+  }
+
+  // How many spinners run, once every one has started (or failed to).
+  unsigned spinning() {
+    std::unique_lock lock(mu_);
+    started_.wait(lock, [&] { return spinning_ + failed_ == spinners_.size(); });
+    return spinning_;
+  }
+  unsigned cpus() const { return static_cast<unsigned>(spinners_.size()); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable started_;
+  unsigned spinning_ = 0;
+  unsigned failed_ = 0;
+  std::vector<std::jthread> spinners_;  // last: stopped and joined before the rest goes
+};
 
 std::string LoadAverage() {
   std::ifstream in("/proc/loadavg");
@@ -195,8 +270,10 @@ struct Response {
 // One kept-alive HTTP/1.1 connection, one request at a time.
 class Connection {
  public:
-  // `tls` (not owned; null for plain HTTP): the context TLS connections are made with.
-  explicit Connection(int port, SSL_CTX* tls = nullptr) : port_(port), tls_(tls) {
+  // `tls` (not owned; null for plain HTTP): the context TLS connections are made with. `poll`:
+  // wait for answers by polling the socket rather than sleeping in recv (plain HTTP only).
+  explicit Connection(int port, SSL_CTX* tls = nullptr, bool poll = false)
+      : port_(port), tls_(tls), poll_(poll) {
     buffer_.resize(1 << 20);
     Connect();
   }
@@ -280,13 +357,18 @@ class Connection {
       end_ += static_cast<size_t>(n);
       return;
     }
+    // Polling gives up when a blocking recv would (SO_RCVTIMEO, 60 s).
+    const auto give_up = Clock::now() + std::chrono::seconds(60);
     for (;;) {
-      ssize_t n = recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
+      ssize_t n = recv(fd_, buffer_.data() + end_, buffer_.size() - end_, poll_ ? MSG_DONTWAIT : 0);
       if (n > 0) {
         end_ += static_cast<size_t>(n);
         return;
       }
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && poll_ && (errno == EAGAIN || errno == EWOULDBLOCK) && Clock::now() < give_up) {
+        continue;
+      }
       throw std::runtime_error(n == 0 ? "connection closed by the server"
                                       : "recv: " + std::string(std::strerror(errno)));
     }
@@ -403,6 +485,7 @@ class Connection {
 
   int port_;
   SSL_CTX* tls_;
+  bool poll_;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   size_t reconnects_ = 0;
@@ -720,9 +803,16 @@ int Run(const Options& o) {
   std::printf("http_load: %zu nodes, %u cores, load average %s, simdjson on-demand kernel %s\n",
               o.nodes, std::thread::hardware_concurrency(), LoadAverage().c_str(),
               SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION));
-  std::printf("client: keep-alive, TCP_NODELAY, serial, Accept-Encoding: %s%s\n",
+  std::printf("client: keep-alive, TCP_NODELAY, serial, Accept-Encoding: %s%s, %s\n",
               o.accept_encoding.empty() ? "(none)" : o.accept_encoding.c_str(),
-              o.tls ? ", HTTPS (TLS 1.3, no floors)" : "");
+              o.tls ? ", HTTPS (TLS 1.3, no floors)" : "",
+              o.poll ? "polls for answers (--client-wait poll)" : "sleeps in recv for answers");
+  std::optional<AwakeCpus> awake;
+  if (o.awake_cpus) {
+    awake.emplace();
+    std::printf("%u of %u CPUs kept awake by a SCHED_IDLE spinner (--awake-cpus)\n",
+                awake->spinning(), awake->cpus());
+  }
 
   Config config = BenchConfig();
   if (o.threads > 0) config.extender.worker_threads = o.threads;
@@ -767,7 +857,7 @@ int Run(const Options& o) {
       Series series{mode, verb, body.size(), 0, "", {}, 1, {}};
       Series floor_series{mode, verb + " floor", body.size(), 0, "", {}, 1, {}};
       Series raw_series{mode, verb + " raw floor", body.size(), 0, "", {}, 1, {}};
-      Connection conn(*port, client_tls.get());
+      Connection conn(*port, client_tls.get(), o.poll);
       Response answer = Check(conn, path, body, mode, verb);
       std::unique_ptr<FloorServer> floor;
       std::unique_ptr<Connection> floor_conn;
@@ -775,12 +865,12 @@ int Run(const Options& o) {
       std::unique_ptr<Connection> raw_conn;
       if (o.raw_floor) {
         raw = std::make_unique<RawFloorServer>(answer.body, answer.content_type);
-        raw_conn = std::make_unique<Connection>(raw->port());
+        raw_conn = std::make_unique<Connection>(raw->port(), nullptr, o.poll);
       }
       if (o.floor) {
         floor = std::make_unique<FloorServer>(config.extender, std::move(answer.body),
                                               answer.content_type);
-        floor_conn = std::make_unique<Connection>(floor->port());
+        floor_conn = std::make_unique<Connection>(floor->port(), nullptr, o.poll);
       }
       for (size_t i = 0; i < warmup; ++i) {
         Timed(conn, path, body, o.accept_encoding, series);
