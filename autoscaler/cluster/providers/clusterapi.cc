@@ -1,5 +1,6 @@
 #include "autoscaler/cluster/providers/clusterapi.h"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -231,6 +232,28 @@ Result<int> ClusterApiProvider::DeleteNodes(const std::string& group,
   if (!set.ok()) return Error{set.error()};
   for (const std::string& node : node_names) node_group_.erase(node);
   return target;
+}
+
+// Only replicas without a Machine are withdrawn: lowering spec.replicas below the Machines
+// would let the MachineSet controller pick which Machines to delete (its deletePolicy, Random by
+// default), Ready ones included.
+Result<int> ClusterApiProvider::DecreaseTargetSize(const std::string& group, int delta) {
+  if (delta <= 0) return Error{"clusterapi: size decrease must be positive"};
+  auto g = Find(group);
+  if (!g.ok()) return Error{g.error()};
+  auto current = TargetSize(group);
+  if (!current.ok()) return Error{current.error()};
+  auto machines = ListMachines(**g);
+  if (!machines.ok()) return Error{machines.error()};
+  const int existing = static_cast<int>(machines->size());
+  const int target = std::max(existing, *current - delta);
+  if (target >= *current) {
+    return Error{"clusterapi: " + group + " has " + std::to_string(existing) + " Machine(s) for " +
+                 std::to_string(*current) +
+                 " replica(s): every instance exists, none to withdraw (a Machine without a Node "
+                 "is still provisioning or failed; see its status)"};
+  }
+  return SetReplicas(**g, target);
 }
 
 std::optional<std::string> ClusterApiProvider::NodeGroupForNode(const Node& node) const {

@@ -139,6 +139,17 @@ Result<int> KwokProvider::DeleteNodes(const std::string& group,
   return target;
 }
 
+// IncreaseSize creates the nodes at once and the target is their number: nothing is ever
+// waiting to be created.
+Result<int> KwokProvider::DecreaseTargetSize(const std::string& group, int delta) {
+  if (Find(group) == nullptr) return Error{"kwok: unknown node group \"" + group + "\""};
+  if (delta <= 0) return Error{"kwok: size decrease must be positive"};
+  auto current = TargetSize(group);
+  if (!current.ok()) return Error{current.error()};
+  return Error{"kwok: node group " + group + " has no instances waiting to be created: its " +
+               std::to_string(*current) + " node(s) all exist (delete nodes instead)"};
+}
+
 std::optional<std::string> KwokProvider::NodeGroupForNode(const Node& node) const {
   auto it = node.labels.find(kNodeGroupLabel);
   if (it == node.labels.end() || Find(it->second) == nullptr) return std::nullopt;

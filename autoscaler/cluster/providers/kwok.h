@@ -49,6 +49,7 @@ class KwokProvider final : public NodeGroupProvider {
   Result<int> IncreaseSize(const std::string& group, int delta) override;
   Result<int> DeleteNodes(const std::string& group,
                           std::span<const std::string> node_names) override;
+  Result<int> DecreaseTargetSize(const std::string& group, int delta) override;
   std::optional<std::string> NodeGroupForNode(const Node& node) const override;
 
  private:

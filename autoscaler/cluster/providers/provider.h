@@ -45,6 +45,11 @@ class NodeGroupProvider {
   // go below min_size or to touch a node of another group. Returns the new target.
   virtual Result<int> DeleteNodes(const std::string& group,
                                   std::span<const std::string> node_names) = 0;
+  // Withdraws up to `delta` (> 0) instances the target asks for that were never created (a
+  // cloud out of quota or capacity): lowers the target, never below the instances the group
+  // has, so no node or instance is removed (cluster-autoscaler's DecreaseTargetSize). Returns
+  // the new target; an error when there is nothing to withdraw.
+  virtual Result<int> DecreaseTargetSize(const std::string& group, int delta) = 0;
   // The group the node belongs to (as of the last Refresh() where the provider caches), or
   // nullopt when it belongs to none.
   virtual std::optional<std::string> NodeGroupForNode(const Node& node) const = 0;

@@ -52,6 +52,7 @@ class ClusterApiTest : public ::testing::Test {
     Must(client_->Post(kMds, md.dump()));
   }
 
+  // `node` empty: a Machine whose Node has not registered (still provisioning, or failed).
   void AddMachine(const std::string& md, const std::string& name, const std::string& node) {
     json m = {{"apiVersion", "cluster.x-k8s.io/v1beta1"},
               {"kind", "Machine"},
@@ -61,6 +62,7 @@ class ClusterApiTest : public ::testing::Test {
                 {"labels", {{"cluster.x-k8s.io/deployment-name", md}}}}},
               {"spec", {{"clusterName", "c1"}, {"bootstrap", json::object()}}}};
     json created = Must(client_->Post(kMachines, m.dump()));
+    if (node.empty()) return;
     created["status"] = {{"nodeRef", {{"kind", "Node"}, {"name", node}}}};
     Must(client_->Put(std::string(kMachines) + "/" + name + "/status", created.dump()));
   }
@@ -171,6 +173,39 @@ TEST_F(ClusterApiTest, MapsNodesAndDeletesAnnotatedMachinesThenScalesDown) {
   EXPECT_FALSE(p.DeleteNodes("capi/general", two).ok());
   std::vector<std::string> foreign = {"elsewhere"};
   EXPECT_FALSE(p.DeleteNodes("capi/general", foreign).ok());
+}
+
+// Withdrawing never-created instances lowers spec.replicas to no fewer than the Machines, so
+// the MachineSet controller has no Machine to pick for deletion.
+TEST_F(ClusterApiTest, DecreaseTargetSizeWithdrawsOnlyReplicasWithoutAMachine) {
+  AddMd("general", 5, Sizes(0, 6));
+  AddMachine("general", "general-m1", "node-a");
+  AddMachine("general", "general-m2", "");  // no Node yet: exists, not withdrawn
+  ClusterApiProvider p(client_, {});
+  ASSERT_TRUE(p.Refresh().ok());
+  auto t = p.DecreaseTargetSize("capi/general", 1);
+  ASSERT_TRUE(t.ok()) << t.error();
+  EXPECT_EQ(*t, 4);
+  EXPECT_EQ(Replicas("general"), 4);
+  // Asked for more than were never created: down to the Machines, no further.
+  t = p.DecreaseTargetSize("capi/general", 5);
+  ASSERT_TRUE(t.ok()) << t.error();
+  EXPECT_EQ(*t, 2);
+  EXPECT_EQ(Replicas("general"), 2);
+  auto none = p.DecreaseTargetSize("capi/general", 1);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().find("2 Machine(s) for 2 replica(s)"), std::string::npos) << none.error();
+  EXPECT_EQ(Replicas("general"), 2);
+  EXPECT_FALSE(p.DecreaseTargetSize("capi/general", 0).ok());
+  EXPECT_FALSE(p.DecreaseTargetSize("capi/unknown", 1).ok());
+  // No Machine was marked for deletion.
+  for (const char* m : {"general-m1", "general-m2"}) {
+    json machine = Must(client_->Get(std::string(kMachines) + "/" + m));
+    EXPECT_FALSE(
+        machine["metadata"].contains("annotations") &&
+        machine["metadata"]["annotations"].contains(std::string(kCapiDeleteMachineAnnotation)))
+        << m;
+  }
 }
 
 TEST_F(ClusterApiTest, TemplateFromCapacityAnnotationsWithEpcAndConfigWins) {

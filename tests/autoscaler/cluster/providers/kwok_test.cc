@@ -104,5 +104,18 @@ TEST_F(KwokTest, DeletesExactlyTheNamedNodes) {
   EXPECT_EQ(Nodes().size(), 2u);
 }
 
+// Every node a kwok group's target counts exists: there is never anything to withdraw.
+TEST_F(KwokTest, DecreaseTargetSizeNeverRemovesNodes) {
+  KwokProvider p(client_, Options());
+  ASSERT_TRUE(p.IncreaseSize("general", 2).ok());
+  auto t = p.DecreaseTargetSize("general", 1);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().find("no instances waiting to be created"), std::string::npos) << t.error();
+  EXPECT_FALSE(p.DecreaseTargetSize("general", 0).ok());
+  EXPECT_FALSE(p.DecreaseTargetSize("nope", 1).ok());
+  EXPECT_EQ(Nodes().size(), 2u);
+  EXPECT_EQ(*p.TargetSize("general"), 2);
+}
+
 }  // namespace
 }  // namespace epc::cluster
