@@ -70,12 +70,30 @@ std::vector<ProvisioningTimeout> ProvisioningTracker::Update(std::span<const Nod
         }
       }
     }
-    if (stuck.empty() && !request_timed_out) continue;
+    // Instances asked for and never created: the target's excess over the nodes when a
+    // scale-up timed out (all outstanding ones failed with it), or the same excess for the
+    // whole provisioning time (a scale-up made before a restart). Each excess is reported once;
+    // a change of the target or of the nodes starts its clock again.
+    int missing = 0;
+    const int nodes = static_cast<int>(g.nodes.size());
+    if (g.target_size <= nodes) {
+      record.excess.reset();
+    } else if (!record.excess || record.excess->target != g.target_size ||
+               record.excess->nodes != nodes) {
+      record.excess = GroupRecord::Excess{g.target_size, nodes, now};
+    }
+    if (record.excess && !record.excess->reported &&
+        (request_timed_out || now - record.excess->since >= limit)) {
+      missing = g.target_size - nodes;
+      record.excess->reported = true;
+    }
+
+    if (stuck.empty() && !request_timed_out && missing == 0) continue;
     ProvisioningTimeout t;
     t.group = g.spec.name;
     for (const std::string& name : stuck) record.reported_nodes.insert(name);
     t.unready_nodes = std::move(stuck);
-    t.missing_nodes = std::max(0, g.target_size - static_cast<int>(g.nodes.size()));
+    t.missing_nodes = missing;
     t.backoff_until = BackOff(record, now);
     const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(limit).count();
     t.message =

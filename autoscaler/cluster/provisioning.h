@@ -40,7 +40,11 @@ struct ProvisioningTimeout {
   // Created but not Ready in time: past max_node_provision_time since their creation, or (when
   // a scale-up timed out) still unready at its deadline.
   std::vector<std::string> unready_nodes;
-  int missing_nodes = 0;  // asked for but not (yet) created at all
+  // Asked for but never created: the target's excess over the group's nodes when a scale-up
+  // timed out, or when the same excess lasted max_node_provision_time (cluster-autoscaler's
+  // "incorrect node group size"). The controller withdraws them from the target: left there
+  // they would count as coming forever. Each excess is reported once.
+  int missing_nodes = 0;
   SteadyTime backoff_until{};
   std::string message;
 };
@@ -75,6 +79,14 @@ class ProvisioningTracker {
   struct GroupRecord {
     std::vector<ScaleUpRequest> requests;            // outstanding, oldest first
     std::unordered_set<std::string> reported_nodes;  // unready nodes already reported
+    // Since when the target has exceeded the group's nodes with both as they are now.
+    struct Excess {
+      int target = 0;
+      int nodes = 0;
+      SteadyTime since{};
+      bool reported = false;
+    };
+    std::optional<Excess> excess;
     std::optional<SteadyTime> backoff_until;
     std::optional<SteadyTime> last_failure;
     Duration backoff{};

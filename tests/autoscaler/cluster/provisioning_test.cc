@@ -79,6 +79,32 @@ TEST_F(ProvisioningTrackerTest, NodesNeverCreatedCountAsMissing) {
   EXPECT_EQ(t[0].missing_nodes, 2);
 }
 
+TEST_F(ProvisioningTrackerTest, AnExcessThatLastsTheProvisioningTimeIsMissing) {
+  // No scale-up recorded (made before a restart): the excess's own age decides.
+  groups_[1].target_size = 3;
+  groups_[1].nodes = {{"n-0", true, kT0}};
+  EXPECT_TRUE(tracker_.Update(groups_, kT0).empty());
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(14)).empty());
+  std::vector<ProvisioningTimeout> t = tracker_.Update(groups_, kT0 + minutes(15));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].missing_nodes, 2);
+  EXPECT_TRUE(t[0].unready_nodes.empty());
+  EXPECT_TRUE(tracker_.BackoffUntil("sgx-168", kT0 + minutes(16)).has_value());
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(40)).empty());  // reported once
+
+  // A node arriving changes the excess: its clock starts again.
+  groups_[1].nodes.push_back({"n-1", true, kT0 + minutes(41)});
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(41)).empty());
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(55)).empty());
+  t = tracker_.Update(groups_, kT0 + minutes(56));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].missing_nodes, 1);
+
+  // No excess, nothing missing.
+  groups_[1].target_size = 2;
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(90)).empty());
+}
+
 TEST_F(ProvisioningTrackerTest, CompletedScaleUpEndsTracking) {
   groups_[0].target_size = 1;
   tracker_.RecordScaleUp("sgx-112", 1, kT0);
