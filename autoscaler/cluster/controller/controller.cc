@@ -144,6 +144,9 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
     ++GroupMetrics(t.group).backoffs_total;
     log_.Warning("cluster autoscaler: " + t.message);
     if (options_.delete_unready_after_timeout && !t.unready_nodes.empty()) DeleteUnready(t, report);
+    if (auto it = index.find(t.group); t.missing_nodes > 0 && it != index.end()) {
+      WithdrawMissing(t, groups[it->second], report);
+    }
   }
   provisioning_.ApplyBackoff(groups, now);
 
@@ -214,6 +217,33 @@ void ClusterAutoscaler::DeleteUnready(const ProvisioningTimeout& timeout,
     }
     report.removals.push_back(std::move(rr));
   }
+}
+
+void ClusterAutoscaler::WithdrawMissing(const ProvisioningTimeout& timeout, NodeGroupState& group,
+                                        ClusterReconcileReport& report) {
+  WithdrawalReport w;
+  w.group = timeout.group;
+  w.instances = timeout.missing_nodes;
+  w.target_size = group.target_size;
+  const std::string what = std::to_string(w.instances) + " instance(s) of " + timeout.group +
+                           " never created within the provisioning time";
+  if (options_.dry_run) {
+    w.outcome = "dry_run";
+    w.message = "would withdraw " + what;
+  } else if (auto target = provider_.DecreaseTargetSize(timeout.group, w.instances); target.ok()) {
+    w.outcome = "withdrawn";
+    w.target_size = *target;
+    w.message = "withdrew " + what + "; target " + std::to_string(group.target_size) + " -> " +
+                std::to_string(*target);
+    // This loop's planning no longer counts them as coming.
+    group.target_size = *target;
+    log_.Warning("cluster autoscaler: " + w.message);
+  } else {
+    w.outcome = "failed";
+    w.message = target.error();
+    Fail(report, "provider_error", "withdrawing " + what + ": " + target.error());
+  }
+  report.withdrawals.push_back(std::move(w));
 }
 
 bool ClusterAutoscaler::ScaleUp(const std::vector<NodeGroupState>& groups,

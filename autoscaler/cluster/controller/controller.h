@@ -98,6 +98,16 @@ struct RemovalReport {
   std::string cause;    // "unneeded", or "provisioning_timeout" for a node that never got Ready
   std::string message;
 };
+// A timed-out scale-up's instances that were never created, withdrawn from the group's target
+// (cluster-autoscaler's fixNodeGroupSize). Left in the target they would count as coming
+// forever, and the pods waiting for them would never get a node from another group.
+struct WithdrawalReport {
+  std::string group;
+  int instances = 0;    // never created, asked to be withdrawn
+  int target_size = 0;  // the target after a withdrawal; before, when none happened
+  std::string outcome;  // "withdrawn", "failed", "dry_run"
+  std::string message;
+};
 struct ClusterReconcileReport {
   bool dry_run = false;
   std::vector<GroupReport> groups;
@@ -108,6 +118,7 @@ struct ClusterReconcileReport {
   std::optional<ScaleDownDecision> scale_down;
   std::vector<RemovalReport> removals;
   std::vector<ProvisioningTimeout> timeouts;
+  std::vector<WithdrawalReport> withdrawals;
   std::vector<std::string> errors;
 };
 
@@ -136,6 +147,9 @@ class ClusterAutoscaler {
                  ClusterReconcileReport& report);
   NodeGroupMetrics& GroupMetrics(const std::string& group);
   void DeleteUnready(const ProvisioningTimeout& timeout, ClusterReconcileReport& report);
+  // Withdraws the timeout's never-created instances; lowers `group`'s target when done.
+  void WithdrawMissing(const ProvisioningTimeout& timeout, NodeGroupState& group,
+                       ClusterReconcileReport& report);
 
   ClusterAutoscalerOptions options_;
   const ClusterStore& store_;

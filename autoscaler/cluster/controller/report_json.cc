@@ -62,6 +62,13 @@ std::vector<std::string> ClusterReportJsonLines(const ClusterReconcileReport& re
       if (line["decision"] == "scale_down") line["targetSize"] = g.target_size - removed;
       line["removals"] = std::move(removals);
     }
+    for (const WithdrawalReport& w : report.withdrawals) {
+      if (w.group != g.group) continue;
+      line["withdrawn"] = {{"instances", w.instances},
+                           {"outcome", w.outcome},
+                           {"targetSize", w.target_size},
+                           {"message", w.message}};
+    }
     if (report.scale_down) {
       json unneeded = json::array();
       for (const NodeScaleDownStatus& n : report.scale_down->nodes) {

@@ -32,6 +32,54 @@ PoolClassifier Pools() {
   return PoolClassifier({conf, gen});
 }
 
+// A cloud out of quota for one group: IncreaseSize raises its target, but no instance is ever
+// created. The other groups are kwok's.
+class OutOfQuotaProvider final : public NodeGroupProvider {
+ public:
+  OutOfQuotaProvider(std::unique_ptr<KwokProvider> kwok, std::string group)
+      : kwok_(std::move(kwok)), group_(std::move(group)) {}
+
+  std::string_view Name() const override { return "out-of-quota"; }
+  Result<std::vector<ProviderGroup>> Refresh() override {
+    auto groups = kwok_->Refresh();
+    if (!groups.ok()) return groups;
+    std::vector<ProviderGroup> out = std::move(groups).value();
+    for (ProviderGroup& g : out) {
+      if (g.name == group_) g.target_size = target_;
+    }
+    return out;
+  }
+  Result<int> TargetSize(const std::string& group) override {
+    return group == group_ ? Result<int>(target_) : kwok_->TargetSize(group);
+  }
+  Result<int> IncreaseSize(const std::string& group, int delta) override {
+    if (group != group_) return kwok_->IncreaseSize(group, delta);
+    target_ += delta;
+    return target_;
+  }
+  Result<int> DeleteNodes(const std::string& group,
+                          std::span<const std::string> node_names) override {
+    return kwok_->DeleteNodes(group, node_names);
+  }
+  // None of the group's instances exists, so all of the target can be withdrawn.
+  Result<int> DecreaseTargetSize(const std::string& group, int delta) override {
+    if (group != group_) return kwok_->DecreaseTargetSize(group, delta);
+    if (delta <= 0 || target_ == 0) return Error{"nothing to withdraw"};
+    target_ = std::max(0, target_ - delta);
+    return target_;
+  }
+  std::optional<std::string> NodeGroupForNode(const Node& node) const override {
+    return kwok_->NodeGroupForNode(node);
+  }
+
+  int target() const { return target_; }
+
+ private:
+  std::unique_ptr<KwokProvider> kwok_;
+  std::string group_;
+  int target_ = 0;
+};
+
 class ClusterControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -167,7 +215,7 @@ class ClusterControllerTest : public ::testing::Test {
   std::ostringstream log_out_;
   Logger log_{log_out_};
   ClusterStore store_{EpcResources(), Pools()};
-  std::unique_ptr<KwokProvider> provider_;
+  std::unique_ptr<NodeGroupProvider> provider_;
   std::unique_ptr<ApiClusterPodLister> lister_;
   std::unique_ptr<ApiNodeDrainer> drainer_;
   std::unique_ptr<ApiObjectEventRecorder> recorder_;
@@ -425,6 +473,104 @@ TEST_F(ClusterControllerTest, NodeNotReadyInTimeIsDeletedAndTheNextGroupTried) {
   EXPECT_EQ(summary["kind"], "ClusterAutoscaler");
   EXPECT_EQ(summary["scaleUp"], "confidential-big");
   EXPECT_EQ(summary["provisioningTimeouts"].size(), 1u);
+}
+
+// Instances the cloud never creates must not count as coming forever: at the provisioning
+// timeout they are withdrawn from the target, and the pod gets a node from the next group.
+TEST_F(ClusterControllerTest, InstancesNeverCreatedAreWithdrawnAndTheNextGroupTried) {
+  KwokOptions ko;
+  ko.seed = 3;
+  ko.groups.push_back({"confidential", 0, 3,
+                       testing::NodeBuilder("t")
+                           .Allocatable(testing::kIntelEpc, "128Mi")
+                           .Label("pool", "confidential")
+                           .Build()});
+  ko.groups.push_back({"confidential-big", 0, 3,
+                       testing::NodeBuilder("t")
+                           .Allocatable(testing::kIntelEpc, "256Mi")
+                           .Label("pool", "confidential")
+                           .Build()});
+  auto cloud = std::make_unique<OutOfQuotaProvider>(std::make_unique<KwokProvider>(client_, ko),
+                                                    "confidential");
+  const OutOfQuotaProvider& quota = *cloud;
+  provider_ = std::move(cloud);
+  CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
+  MarkUnschedulable("enclave");
+  auto ca = Make({});
+  SteadyTime t0{};
+  Sync();
+  auto r1 = ca->Reconcile(t0);
+  ASSERT_TRUE(r1.scale_up_applied);
+  ASSERT_EQ(r1.scale_up->group, "confidential");
+  EXPECT_EQ(quota.target(), 1);
+
+  // Within the provisioning time the pod counts on the instance asked for.
+  Sync();
+  auto r2 = ca->Reconcile(t0 + std::chrono::minutes(10));
+  EXPECT_FALSE(r2.scale_up_applied);
+  EXPECT_TRUE(r2.withdrawals.empty());
+
+  auto r3 = ca->Reconcile(t0 + std::chrono::minutes(16));
+  ASSERT_EQ(r3.timeouts.size(), 1u);
+  EXPECT_EQ(r3.timeouts[0].missing_nodes, 1);
+  ASSERT_EQ(r3.withdrawals.size(), 1u);
+  EXPECT_EQ(r3.withdrawals[0].group, "confidential");
+  EXPECT_EQ(r3.withdrawals[0].instances, 1);
+  EXPECT_EQ(r3.withdrawals[0].outcome, "withdrawn") << r3.withdrawals[0].message;
+  EXPECT_EQ(r3.withdrawals[0].target_size, 0);
+  EXPECT_EQ(quota.target(), 0);
+  ASSERT_TRUE(r3.scale_up.has_value());
+  ASSERT_TRUE(r3.scale_up_applied) << r3.scale_up->message;
+  EXPECT_EQ(r3.scale_up->group, "confidential-big");
+  EXPECT_EQ(NodeNames("confidential-big").size(), 1u);
+  std::vector<std::string> lines = ClusterReportJsonLines(r3);
+  bool reported = false;
+  for (const std::string& l : lines) {
+    json j = json::parse(l);
+    if (j["kind"] == "NodeGroup" && j["group"] == "confidential") {
+      EXPECT_EQ(j["withdrawn"]["instances"], 1) << l;
+      EXPECT_EQ(j["withdrawn"]["outcome"], "withdrawn") << l;
+      EXPECT_EQ(j["targetSize"], 0) << l;
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported);
+
+  // Reported once: the next loops withdraw nothing more.
+  Sync();
+  EXPECT_TRUE(ca->Reconcile(t0 + std::chrono::minutes(17)).withdrawals.empty());
+}
+
+// In a dry run nothing is withdrawn, but the report says what would be.
+TEST_F(ClusterControllerTest, DryRunOnlyReportsTheWithdrawal) {
+  KwokOptions ko;
+  ko.seed = 4;
+  ko.groups.push_back({"confidential", 0, 3,
+                       testing::NodeBuilder("t")
+                           .Allocatable(testing::kIntelEpc, "128Mi")
+                           .Label("pool", "confidential")
+                           .Build()});
+  auto cloud = std::make_unique<OutOfQuotaProvider>(std::make_unique<KwokProvider>(client_, ko),
+                                                    "confidential");
+  OutOfQuotaProvider& quota = *cloud;
+  provider_ = std::move(cloud);
+  ASSERT_TRUE(quota.IncreaseSize("confidential", 2).ok());
+  ClusterAutoscalerOptions o;
+  o.dry_run = true;
+  auto ca = Make(o);
+  SteadyTime t0{};
+  Sync();
+  EXPECT_TRUE(ca->Reconcile(t0).withdrawals.empty());
+  // Asked for before this controller started, so no scale-up of its own times out: the excess
+  // is given up on once it has lasted the provisioning time.
+  EXPECT_TRUE(ca->Reconcile(t0 + std::chrono::minutes(14)).withdrawals.empty());
+  auto r = ca->Reconcile(t0 + std::chrono::minutes(16));
+  ASSERT_EQ(r.withdrawals.size(), 1u);
+  EXPECT_EQ(r.withdrawals[0].outcome, "dry_run") << r.withdrawals[0].message;
+  EXPECT_EQ(r.withdrawals[0].instances, 2);
+  EXPECT_EQ(r.withdrawals[0].target_size, 2);
+  EXPECT_EQ(quota.target(), 2);
+  EXPECT_TRUE(r.errors.empty());
 }
 
 TEST_F(ClusterControllerTest, NodeThatWasReadyAndTurnsNotReadyIsNoProvisioningFailure) {
