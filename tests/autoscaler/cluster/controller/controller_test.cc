@@ -32,6 +32,15 @@ PoolClassifier Pools() {
   return PoolClassifier({conf, gen});
 }
 
+// A kwok group of 0 to 3 confidential nodes with `epc` of allocatable EPC each.
+KwokGroupConfig ConfidentialGroup(const std::string& name, const std::string& epc) {
+  return {name, 0, 3,
+          testing::NodeBuilder("t")
+              .Allocatable(testing::kIntelEpc, epc)
+              .Label("pool", "confidential")
+              .Build()};
+}
+
 // A cloud out of quota for one group: IncreaseSize raises its target, but no instance is ever
 // created. The other groups are kwok's.
 class OutOfQuotaProvider final : public NodeGroupProvider {
@@ -89,11 +98,7 @@ class ClusterControllerTest : public ::testing::Test {
     client_ = *c;
     KwokOptions ko;
     ko.seed = 1;
-    ko.groups.push_back({"confidential", 0, 3,
-                         testing::NodeBuilder("t")
-                             .Allocatable(testing::kIntelEpc, "128Mi")
-                             .Label("pool", "confidential")
-                             .Build()});
+    ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
     ko.groups.push_back(
         {"general", 0, 3, testing::NodeBuilder("t").Label("pool", "general").Build()});
     provider_ = std::make_unique<KwokProvider>(client_, ko);
@@ -395,17 +400,9 @@ TEST_F(ClusterControllerTest, PdbBlocksDrain) {
 TEST_F(ClusterControllerTest, NodeNotReadyInTimeIsDeletedAndTheNextGroupTried) {
   KwokOptions ko;
   ko.seed = 2;
-  ko.groups.push_back({"confidential", 0, 3,
-                       testing::NodeBuilder("t")
-                           .Allocatable(testing::kIntelEpc, "128Mi")
-                           .Label("pool", "confidential")
-                           .Build()});
+  ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
   // Twice the EPC: least-waste prefers the small group while it is healthy.
-  ko.groups.push_back({"confidential-big", 0, 3,
-                       testing::NodeBuilder("t")
-                           .Allocatable(testing::kIntelEpc, "256Mi")
-                           .Label("pool", "confidential")
-                           .Build()});
+  ko.groups.push_back(ConfidentialGroup("confidential-big", "256Mi"));
   provider_ = std::make_unique<KwokProvider>(client_, ko);
   CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
   MarkUnschedulable("enclave");
@@ -480,16 +477,8 @@ TEST_F(ClusterControllerTest, NodeNotReadyInTimeIsDeletedAndTheNextGroupTried) {
 TEST_F(ClusterControllerTest, InstancesNeverCreatedAreWithdrawnAndTheNextGroupTried) {
   KwokOptions ko;
   ko.seed = 3;
-  ko.groups.push_back({"confidential", 0, 3,
-                       testing::NodeBuilder("t")
-                           .Allocatable(testing::kIntelEpc, "128Mi")
-                           .Label("pool", "confidential")
-                           .Build()});
-  ko.groups.push_back({"confidential-big", 0, 3,
-                       testing::NodeBuilder("t")
-                           .Allocatable(testing::kIntelEpc, "256Mi")
-                           .Label("pool", "confidential")
-                           .Build()});
+  ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
+  ko.groups.push_back(ConfidentialGroup("confidential-big", "256Mi"));
   auto cloud = std::make_unique<OutOfQuotaProvider>(std::make_unique<KwokProvider>(client_, ko),
                                                     "confidential");
   const OutOfQuotaProvider& quota = *cloud;
@@ -545,11 +534,7 @@ TEST_F(ClusterControllerTest, InstancesNeverCreatedAreWithdrawnAndTheNextGroupTr
 TEST_F(ClusterControllerTest, DryRunOnlyReportsTheWithdrawal) {
   KwokOptions ko;
   ko.seed = 4;
-  ko.groups.push_back({"confidential", 0, 3,
-                       testing::NodeBuilder("t")
-                           .Allocatable(testing::kIntelEpc, "128Mi")
-                           .Label("pool", "confidential")
-                           .Build()});
+  ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
   auto cloud = std::make_unique<OutOfQuotaProvider>(std::make_unique<KwokProvider>(client_, ko),
                                                     "confidential");
   OutOfQuotaProvider& quota = *cloud;
