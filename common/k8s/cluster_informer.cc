@@ -5,8 +5,8 @@
 namespace epc {
 
 ClusterInformer::ClusterInformer(std::shared_ptr<ApiClient> client, ClusterStore& store,
-                                 Logger& log, ReflectorOptions options)
-    : store_(store), log_(log) {
+                                 Logger& log, ReflectorOptions options, PodCache* pods)
+    : store_(store), pod_cache_(pods), log_(log) {
   nodes_ = std::make_unique<Reflector>(
       client, "/api/v1/nodes", "",
       ReflectorHandler{[this](const auto& objects) { OnNodes(objects); },
@@ -81,6 +81,7 @@ void ClusterInformer::OnPods(const std::vector<std::string>& objects) {
     pods.push_back(std::move(pod).value());
   }
   store_.ReplacePods(pods);
+  if (pod_cache_ != nullptr) pod_cache_->Replace(pods);
 }
 
 void ClusterInformer::OnPodEvent(std::string_view type, std::string_view object) {
@@ -91,8 +92,10 @@ void ClusterInformer::OnPodEvent(std::string_view type, std::string_view object)
   }
   if (type == "DELETED") {
     store_.DeletePod(pod->uid);
+    if (pod_cache_ != nullptr) pod_cache_->Delete(*pod);
   } else {
     store_.UpsertPod(pod.value());
+    if (pod_cache_ != nullptr) pod_cache_->Upsert(*pod);
   }
 }
 
