@@ -179,14 +179,15 @@ struct ClusterAutoscaling {
   ClusterAutoscaling(const epc::Config& config, std::shared_ptr<epc::ApiClient> api,
                      epc::Logger& log)
       : store(config.epc_resources, epc::PoolClassifier(config.pools)),
-        informer(api, store, log),
-        pods(api),
+        informer(api, store, log, {}, &pod_cache),
+        pods(pod_cache),
         drainer(api),
         events(api, "epc-autoscaler", log) {}
 
   epc::ClusterStore store;
+  epc::PodCache pod_cache;  // whole pods from the informer's watch, for drain rules
   epc::ClusterInformer informer;
-  epc::cluster::ApiClusterPodLister pods;
+  epc::cluster::CachedClusterPodLister pods;
   epc::cluster::ApiNodeDrainer drainer;
   epc::cluster::ApiObjectEventRecorder events;
   std::unique_ptr<epc::cluster::NodeGroupProvider> provider;

@@ -1,7 +1,9 @@
 // The cluster autoscaler controller's collaborators over the Kubernetes API
 // (common/k8s/api_client.h):
 //
-//   ApiClusterPodLister     GET /api/v1/pods (paged), decoded with ParsePodJson
+//   CachedClusterPodLister  a copy of the PodCache the daemon's informer keeps (no API call)
+//   ApiClusterPodLister     GET /api/v1/pods (paged), decoded with ParsePodJson; for a caller
+//                           without a watch
 //   ApiNodeDrainer          node taints by read-modify-PUT (retried on 409), and
 //                           POST pods/<name>/eviction (policy/v1)
 //   ApiObjectEventRecorder  POST core/v1 Events (Nodes' in the "default" namespace, as kubectl
@@ -15,9 +17,20 @@
 
 #include "autoscaler/cluster/controller/interfaces.h"
 #include "common/k8s/api_client.h"
+#include "common/state/pod_cache.h"
 #include "common/util/logging.h"
 
 namespace epc::cluster {
+
+class CachedClusterPodLister final : public ClusterPodLister {
+ public:
+  // `cache` is not owned and must outlive the lister.
+  explicit CachedClusterPodLister(const PodCache& cache) : cache_(cache) {}
+  Result<std::vector<Pod>> ListPods() override { return cache_.List(); }
+
+ private:
+  const PodCache& cache_;
+};
 
 class ApiClusterPodLister final : public ClusterPodLister {
  public:
