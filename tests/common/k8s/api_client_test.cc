@@ -13,12 +13,14 @@
 #include "common/k8s/leader_election.h"
 #include "common/k8s/reflector.h"
 #include "tests/testing/certs.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/fake_apiserver.h"
 
 namespace epc {
 namespace {
 
 using nlohmann::json;
+using testing::Eventually;
 using testing::FakeApiServer;
 
 std::string NodeJson(const std::string& name) {
@@ -30,16 +32,6 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-template <typename F>
-bool Eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return f();
 }
 
 TEST(ApiClientTest, CrudAndStatusCodes) {

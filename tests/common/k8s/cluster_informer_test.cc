@@ -12,22 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/state/pod_cache.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/fake_apiserver.h"
 
 namespace epc {
 namespace {
 
 using nlohmann::json;
-
-template <typename F>
-bool Eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return f();
-}
+using testing::Eventually;
 
 std::string PodJson(const std::string& name, const std::string& owner) {
   return json{{"apiVersion", "v1"},
