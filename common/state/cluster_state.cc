@@ -56,22 +56,9 @@ const IndexedNode* NodeNameIndex::Find(std::string_view name) const {
   return r == nullptr ? nullptr : &r->node;
 }
 
-void NodeNameIndex::FindAll(std::span<const std::string_view> names,
-                            std::span<const uint64_t> hashes, std::span<IndexedNode> out) const {
-  ForEachFound(names, hashes, [&](size_t i, const IndexedNode* node) {
-    out[i] = node == nullptr ? IndexedNode{} : *node;
-  });
-}
-
 const NodeInfo* ClusterSnapshot::FindNode(std::string_view name) const {
   const IndexedNode* node = index_.Find(name);
   return node == nullptr ? nullptr : node->info;
-}
-
-void ClusterSnapshot::FindNodes(std::span<const std::string_view> names,
-                                std::span<const uint64_t> hashes,
-                                std::span<IndexedNode> out) const {
-  index_.FindAll(names, hashes, out);
 }
 
 std::vector<const NodeInfo*> ClusterSnapshot::Nodes() const {

@@ -92,10 +92,6 @@ class NodeNameIndex {
   template <typename Found>
   void ForEachFound(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
                     Found&& found) const;
-  // out[i] = *Find(names[i]), or IndexedNode{} (info == nullptr) when not found; out.size()
-  // must equal names.size().
-  void FindAll(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
-               std::span<IndexedNode> out) const;
   size_t size() const { return records_.size(); }
 
  private:
@@ -123,13 +119,9 @@ class ClusterSnapshot {
   // The node with its pool and requested resources; nullptr when unknown. NodeInfo::node points
   // into this snapshot, so it lives as long as the snapshot.
   const NodeInfo* FindNode(std::string_view name) const;
-  // out[i] = the node named names[i] (info == nullptr when unknown) for many names at once,
-  // faster than one by one (see NodeNameIndex). out.size() must equal names.size(); the infos
-  // live as long as the snapshot. hashes == HashNames(names).
-  void FindNodes(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
-                 std::span<IndexedNode> out) const;
-  // found(i, node) for each of names[i] in order, node nullptr when unknown: FindNodes without
-  // the array (NodeNameIndex::ForEachFound).
+  // found(i, node) for each of names[i] in order, node nullptr when unknown; many names at
+  // once, faster than one by one (NodeNameIndex::ForEachFound). The nodes live as long as the
+  // snapshot. hashes == HashNames(names).
   template <typename Found>
   void ForEachNode(std::span<const std::string_view> names, std::span<const uint64_t> hashes,
                    Found&& found) const {

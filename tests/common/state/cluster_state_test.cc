@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "common/util/name_hash.h"
@@ -19,6 +20,26 @@ namespace {
 using testing::kAzureEpc;
 using testing::NodeBuilder;
 using testing::PodBuilder;
+
+// What ForEachFound (an index) or ForEachNode (a snapshot) hands over for each name, in an
+// array (IndexedNode{} for an unknown name). Checks that every name is handed over once, in
+// order.
+template <typename Table>
+std::vector<IndexedNode> FoundAll(const Table& table, const std::vector<std::string_view>& names) {
+  std::vector<IndexedNode> out;
+  auto collect = [&](size_t i, const IndexedNode* node) {
+    EXPECT_EQ(i, out.size());
+    out.push_back(node == nullptr ? IndexedNode{} : *node);
+  };
+  const std::vector<uint64_t> hashes = HashNames(names);
+  if constexpr (std::is_same_v<Table, NodeNameIndex>) {
+    table.ForEachFound(names, hashes, collect);
+  } else {
+    table.ForEachNode(names, hashes, collect);
+  }
+  EXPECT_EQ(out.size(), names.size());
+  return out;
+}
 
 constexpr int64_t kMiB = 1 << 20;
 
@@ -114,7 +135,7 @@ TEST_F(ClusterStoreTest, NodeUpdateKeepsRequested) {
   EXPECT_EQ(info->node->labels.at("x"), "y");
 }
 
-// NodeNameIndex, by itself: what FindNode and FindNodes answer from.
+// NodeNameIndex, by itself: what FindNode and ForEachNode answer from.
 // Waits up to 10 s for the store to publish a snapshot other than `old`.
 std::shared_ptr<const ClusterSnapshot> NextSnapshot(
     const ClusterStore& store, const std::shared_ptr<const ClusterSnapshot>& old) {
@@ -184,8 +205,7 @@ TEST_F(NodeNameIndexTest, EmptyIndexFindsNothing) {
   EXPECT_EQ(index.Find("a"), nullptr);
   EXPECT_EQ(index.Find(""), nullptr);
   const std::vector<std::string_view> names = {"a", "b"};
-  std::vector<IndexedNode> out(2, IndexedNode{&infos_[0], {}});
-  index.FindAll(names, HashNames(names), out);
+  const std::vector<IndexedNode> out = FoundAll(index, names);
   EXPECT_EQ(out[0].info, nullptr);
   EXPECT_EQ(out[1].info, nullptr);
   const NodeNameIndex built_empty(std::span<const NodeNameIndex::Entry>{});
@@ -216,15 +236,14 @@ TEST_F(NodeNameIndexTest, FindsPresentNamesOfEveryLengthAndNotAbsentOnes) {
   }
   EXPECT_NE(index.Find(""), nullptr);  // length 0 is one of the names
 
-  // FindAll answers as Find, in request order, with absent and repeated names mixed in.
+  // ForEachFound answers as Find, in request order, with absent and repeated names mixed in.
   std::vector<std::string_view> asked;
   for (size_t i = 0; i < names.size(); i += 3) {
     asked.push_back(names[i]);
     asked.push_back(i % 2 == 0 ? "ghost" : "aks-pool-x");
     asked.push_back(names[i / 2]);
   }
-  std::vector<IndexedNode> out(asked.size());
-  index.FindAll(asked, HashNames(asked), out);
+  const std::vector<IndexedNode> out = FoundAll(index, asked);
   for (size_t i = 0; i < asked.size(); ++i) {
     const IndexedNode* expected = index.Find(asked[i]);
     if (expected == nullptr) {
@@ -253,11 +272,10 @@ TEST_F(NodeNameIndexTest, NamesAreCopied) {
   EXPECT_EQ(index.Find("sgx-1"), nullptr);
 }
 
-TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
+TEST_F(ClusterStoreTest, ForEachNodeFollowsNodeAddAndRemoveAndPods) {
   const std::vector<std::string_view> names = {"sgx-0", "sgx-1", "ghost", "sgx-0"};
-  std::vector<IndexedNode> out(names.size());
   auto snap = store_.Snapshot();
-  snap->FindNodes(names, HashNames(names), out);
+  std::vector<IndexedNode> out = FoundAll(*snap, names);
   EXPECT_EQ(out[0].info, snap->FindNode("sgx-0"));
   EXPECT_EQ(out[1].info, nullptr);
   EXPECT_EQ(out[2].info, nullptr);
@@ -268,7 +286,7 @@ TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
   store_.UpsertNode(NodeBuilder("sgx-1").Allocatable(kAzureEpc, "64").Build());
   store_.UpsertPod(PodBuilder("a").Request(kAzureEpc, "10").OnNode("sgx-0").Build());
   auto later = store_.Snapshot();
-  later->FindNodes(names, HashNames(names), out);
+  out = FoundAll(*later, names);
   ASSERT_NE(out[1].info, nullptr);
   EXPECT_EQ(out[1].info, later->FindNode("sgx-1"));
   EXPECT_EQ(out[1].epc.epc_allocatable_bytes, 64 * kMiB);
@@ -280,7 +298,7 @@ TEST_F(ClusterStoreTest, FindNodesFollowsNodeAddAndRemoveAndPods) {
 
   store_.DeleteNode("sgx-0");
   auto last = store_.Snapshot();
-  last->FindNodes(names, HashNames(names), out);
+  out = FoundAll(*last, names);
   EXPECT_EQ(out[0].info, nullptr);
   EXPECT_EQ(out[3].info, nullptr);
   EXPECT_NE(out[1].info, nullptr);
