@@ -68,7 +68,7 @@ struct IndexedNode {
 // and a record number) over an array of records (IndexedNode, where the name is) and one buffer
 // of all names back to back. A lookup reads a slot (the table is small enough to stay in cache),
 // a record and the name's bytes, where an unordered_map reads a bucket, a list node, a heap
-// string and the value's own allocation; FindAll() also fetches ahead so lookups overlap.
+// string and the value's own allocation; ForEachFound() also fetches ahead so lookups overlap.
 //
 // Built once from a finished set of nodes (ClusterStore builds one per published snapshot) and
 // never changed. It does not own the NodeInfos: they must outlive the index (the snapshot owns
@@ -143,7 +143,7 @@ class ClusterSnapshot {
   NameMap<std::shared_ptr<const NodeEntry>> nodes_;
   NameMap<std::shared_ptr<const NodeUse>> use_;
   NameMap<std::shared_ptr<const PodUse>> pods_;
-  // Over nodes_, built by ClusterStore::Snapshot() when it publishes; FindNode and FindNodes
+  // Over nodes_, built by ClusterStore::Snapshot() when it publishes; FindNode and ForEachNode
   // read only this. The store's working state has none (it never looks nodes up by it).
   NodeNameIndex index_;
 };
