@@ -48,15 +48,17 @@ std::vector<ProvisioningTimeout> ProvisioningTracker::Update(std::span<const Nod
     std::erase_if(record.reported_nodes,
                   [&](const std::string& name) { return !still_unready.contains(name); });
 
-    // A scale-up is complete when every target node is Ready; it times out when the oldest
-    // outstanding one is older than the limit.
+    // A group's outstanding scale-ups are complete when every target node is Ready. They time
+    // out together when the latest is older than the limit: as in cluster-autoscaler, each
+    // increase moves the deadline, so nodes still coming from a recent one are not given up on
+    // because an earlier one started long ago.
     bool request_timed_out = false;
     if (ready >= g.target_size) {
       if (!record.requests.empty()) {
         record.requests.clear();
         record.backoff_until.reset();  // keeps the duration for the next failure
       }
-    } else if (!record.requests.empty() && now - record.requests.front().at >= limit) {
+    } else if (!record.requests.empty() && now - record.requests.back().at >= limit) {
       request_timed_out = true;
       record.requests.clear();
     }

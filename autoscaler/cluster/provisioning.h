@@ -1,8 +1,9 @@
 // Provisioning timeouts and node-group backoff, as cluster-autoscaler's cluster state registry
 // and exponential backoff do it: a group whose new nodes are not Ready within
-// max_node_provision_time has failed to scale up and backs off (5 min, doubling up to 30 min;
-// the doubling restarts after 3 h without a failure), so the scale-up planner skips it and the
-// next best group is tried.
+// max_node_provision_time of its latest scale-up has failed to scale up and backs off (5 min,
+// doubling up to 30 min; the doubling restarts after 3 h without a failure), so the scale-up
+// planner skips it and the next best group is tried. A node unready for that long on its own
+// is reported too.
 //
 // The daemon owns one tracker for the process. Per loop: Update(groups, now) with the groups as
 // the provider reports them, then ApplyBackoff(groups, now) before ScaleUpPlanner::Plan(). After

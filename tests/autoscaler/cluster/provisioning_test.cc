@@ -70,6 +70,28 @@ TEST_F(ProvisioningTrackerTest, NodeUnreadyPastTheLimitIsReportedOnce) {
   EXPECT_EQ(tracker_.Update(groups_, kT0 + minutes(32)).size(), 1u);
 }
 
+// A second scale-up while the first is still coming moves the deadline: nodes still booting
+// are no failure at the first scale-up's deadline.
+TEST_F(ProvisioningTrackerTest, ALaterScaleUpMovesTheDeadline) {
+  groups_[0].target_size = 2;
+  tracker_.RecordScaleUp("sgx-112", 2, kT0);
+  groups_[0].nodes = {{"n-0", true, kT0 + minutes(3)}, {"n-1", false, kT0 + minutes(8)}};
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(9)).empty());
+  groups_[0].target_size = 4;
+  tracker_.RecordScaleUp("sgx-112", 2, kT0 + minutes(10));
+  groups_[0].nodes.push_back({"n-2", false, kT0 + minutes(12)});
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(12)).empty());
+  EXPECT_TRUE(tracker_.Update(groups_, kT0 + minutes(16)).empty());  // the first's deadline
+  EXPECT_FALSE(tracker_.BackoffUntil("sgx-112", kT0 + minutes(16)).has_value());
+  groups_[0].nodes[1].ready = true;
+
+  // The second's deadline: n-2 still unready, one instance never created.
+  const std::vector<ProvisioningTimeout> t = tracker_.Update(groups_, kT0 + minutes(25));
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].unready_nodes, (std::vector<std::string>{"n-2"}));
+  EXPECT_EQ(t[0].missing_nodes, 1);
+}
+
 TEST_F(ProvisioningTrackerTest, NodesNeverCreatedCountAsMissing) {
   groups_[1].target_size = 3;
   tracker_.RecordScaleUp("sgx-168", 3, kT0);
