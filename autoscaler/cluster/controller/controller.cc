@@ -143,10 +143,13 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
   for (const ProvisioningTimeout& t : report.timeouts) {
     ++GroupMetrics(t.group).backoffs_total;
     log_.Warning("cluster autoscaler: " + t.message);
-    if (options_.delete_unready_after_timeout && !t.unready_nodes.empty()) DeleteUnready(t, report);
+    // Withdrawing first: it lowers the group's target as seen here to the provider's, and the
+    // nodes deleted after are taken off that target where the metrics and reports count
+    // removals (deleting first would count them twice).
     if (auto it = index.find(t.group); t.missing_nodes > 0 && it != index.end()) {
       WithdrawMissing(t, groups[it->second], report);
     }
+    if (options_.delete_unready_after_timeout && !t.unready_nodes.empty()) DeleteUnready(t, report);
   }
   provisioning_.ApplyBackoff(groups, now);
 
@@ -164,8 +167,14 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
                              g.InBackoff(now), (*discovered)[i].template_node.has_value()});
   }
 
+  // Nodes this loop deleted or instances it withdrew for a provisioning timeout are still in
+  // its view of the cluster: scale-down waits for the next loop rather than pick among them (as
+  // cluster-autoscaler ends its iteration after fixing a group).
+  const bool timeouts_acted = !report.removals.empty() || !report.withdrawals.empty();
   bool scaled_up = ScaleUp(groups, pods, nodes, now, report);
-  if (options_.scale_down_enabled && !scaled_up) ScaleDown(groups, pods, nodes, now, report);
+  if (options_.scale_down_enabled && !scaled_up && !timeouts_acted) {
+    ScaleDown(groups, pods, nodes, now, report);
+  }
 
   // Metrics.
   std::map<std::string, int> unneeded;

@@ -6,13 +6,15 @@
 //  - scale-up: pending pods (PodScheduled=False, reason Unschedulable) -> ScaleUpPlanner (groups
 //    in provisioning backoff skipped, --max-nodes-total, a cluster-wide scale-up cooldown) ->
 //    provider IncreaseSize; Events TriggeredScaleUp / NotTriggerScaleUp on the pods.
-//  - scale-down (not in a loop that scaled up): ScaleDownPlanner -> per removal: taint
-//    ToBeDeletedByClusterAutoscaler:NoSchedule, evict the pods that must move; a 429 (PDB)
-//    untaints, UnneededTracker::MarkBlockedByPdb and records an event; when every eviction went
-//    through, provider DeleteNodes for exactly that node.
+//  - scale-down (not in a loop that scaled up or acted on a provisioning timeout):
+//    ScaleDownPlanner -> per removal: taint ToBeDeletedByClusterAutoscaler:NoSchedule, evict
+//    the pods that must move; a 429 (PDB) untaints, UnneededTracker::MarkBlockedByPdb and
+//    records an event; when every eviction went through, provider DeleteNodes for exactly that
+//    node.
 //  - provisioning: nodes first seen at `now`; scale-ups not Ready within max provision time put
-//    the group in backoff, so the next best group is chosen, and their registered but unready
-//    nodes are deleted through the provider.
+//    the group in backoff, so the next best group is chosen; instances never created are
+//    withdrawn (provider DecreaseTargetSize), then registered but unready nodes are deleted
+//    through the provider.
 // With dry_run, nothing is written (no provider call, taint, eviction or event); the report says
 // what would have been done.
 //

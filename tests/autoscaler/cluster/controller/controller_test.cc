@@ -42,11 +42,12 @@ KwokGroupConfig ConfidentialGroup(const std::string& name, const std::string& ep
 }
 
 // A cloud out of quota for one group: IncreaseSize raises its target, but no instance is ever
-// created. The other groups are kwok's.
+// created. The group's instances are the kwok nodes it had before (`target` counts them and any
+// asked for beyond). The other groups are kwok's.
 class OutOfQuotaProvider final : public NodeGroupProvider {
  public:
-  OutOfQuotaProvider(std::unique_ptr<KwokProvider> kwok, std::string group)
-      : kwok_(std::move(kwok)), group_(std::move(group)) {}
+  OutOfQuotaProvider(std::unique_ptr<KwokProvider> kwok, std::string group, int target = 0)
+      : kwok_(std::move(kwok)), group_(std::move(group)), target_(target) {}
 
   std::string_view Name() const override { return "out-of-quota"; }
   Result<std::vector<ProviderGroup>> Refresh() override {
@@ -68,13 +69,18 @@ class OutOfQuotaProvider final : public NodeGroupProvider {
   }
   Result<int> DeleteNodes(const std::string& group,
                           std::span<const std::string> node_names) override {
-    return kwok_->DeleteNodes(group, node_names);
+    auto deleted = kwok_->DeleteNodes(group, node_names);
+    if (!deleted.ok() || group != group_) return deleted;
+    target_ -= static_cast<int>(node_names.size());
+    return target_;
   }
-  // None of the group's instances exists, so all of the target can be withdrawn.
+  // Withdraws what was asked for beyond the instances that exist, never an instance.
   Result<int> DecreaseTargetSize(const std::string& group, int delta) override {
     if (group != group_) return kwok_->DecreaseTargetSize(group, delta);
-    if (delta <= 0 || target_ == 0) return Error{"nothing to withdraw"};
-    target_ = std::max(0, target_ - delta);
+    auto existing = kwok_->TargetSize(group);  // kwok's target is its nodes
+    if (!existing.ok()) return existing;
+    if (delta <= 0 || target_ <= *existing) return Error{"nothing to withdraw"};
+    target_ = std::max(*existing, target_ - delta);
     return target_;
   }
   std::optional<std::string> NodeGroupForNode(const Node& node) const override {
@@ -86,7 +92,7 @@ class OutOfQuotaProvider final : public NodeGroupProvider {
  private:
   std::unique_ptr<KwokProvider> kwok_;
   std::string group_;
-  int target_ = 0;
+  int target_;
 };
 
 class ClusterControllerTest : public ::testing::Test {
@@ -528,6 +534,45 @@ TEST_F(ClusterControllerTest, InstancesNeverCreatedAreWithdrawnAndTheNextGroupTr
   // Reported once: the next loops withdraw nothing more.
   Sync();
   EXPECT_TRUE(ca->Reconcile(t0 + std::chrono::minutes(17)).withdrawals.empty());
+}
+
+// One timeout with a node that never got Ready and an instance never created: the node is
+// deleted and the instance withdrawn, and the group's target comes down by exactly the two.
+TEST_F(ClusterControllerTest, UnreadyNodeDeletedAndMissingInstanceWithdrawnInOneLoop) {
+  KwokOptions ko;
+  ko.seed = 5;
+  ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
+  auto kwok = std::make_unique<KwokProvider>(client_, ko);
+  ASSERT_TRUE(kwok->IncreaseSize("confidential", 1).ok());
+  const std::string stuck = NodeNames("confidential").at(0);
+  json node = Must(client_->Get("/api/v1/nodes/" + stuck));
+  node["status"]["conditions"] = json::array({{{"type", "Ready"}, {"status", "False"}}});
+  Must(client_->Put("/api/v1/nodes/" + stuck + "/status", node.dump()));
+  // The node, and one more asked for that the cloud never created.
+  auto cloud = std::make_unique<OutOfQuotaProvider>(std::move(kwok), "confidential", 2);
+  const OutOfQuotaProvider& quota = *cloud;
+  provider_ = std::move(cloud);
+  auto ca = Make({});
+  SteadyTime t0{};
+  Sync();
+  ASSERT_TRUE(ca->Reconcile(t0).errors.empty());
+  auto r = ca->Reconcile(t0 + std::chrono::minutes(16));
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+  ASSERT_EQ(r.removals.size(), 1u);
+  EXPECT_EQ(r.removals[0].node, stuck);
+  EXPECT_EQ(r.removals[0].outcome, "deleted");
+  ASSERT_EQ(r.withdrawals.size(), 1u);
+  EXPECT_EQ(r.withdrawals[0].outcome, "withdrawn") << r.withdrawals[0].message;
+  EXPECT_EQ(r.withdrawals[0].message,
+            "withdrew 1 instance(s) of confidential never created within the provisioning time; "
+            "target 2 -> 1");
+  EXPECT_EQ(quota.target(), 0);
+  ASSERT_EQ(ca->metrics().groups.size(), 1u);
+  EXPECT_EQ(ca->metrics().groups[0].target_size, 0);
+  const std::vector<std::string> lines = ClusterReportJsonLines(r);
+  const json group = json::parse(lines.at(0));
+  EXPECT_EQ(group["group"], "confidential");
+  EXPECT_EQ(group["targetSize"], 0) << lines[0];
 }
 
 // In a dry run nothing is withdrawn, but the report says what would be.
