@@ -22,13 +22,14 @@ struct Taint {
   std::string key;
   std::string value;
   std::string effect;  // NoSchedule, PreferNoSchedule, NoExecute
+  bool operator==(const Taint&) const = default;
 };
 
 struct Toleration {
-  std::string key;       // empty with operator Exists: tolerates every taint
-  std::string op;        // "Equal" (the default when empty) or "Exists"
+  std::string key;  // empty with operator Exists: tolerates every taint
+  std::string op;   // "Equal" (the default when empty) or "Exists"
   std::string value;
-  std::string effect;    // empty: every effect
+  std::string effect;  // empty: every effect
   std::optional<int64_t> toleration_seconds;
 
   bool operator==(const Toleration&) const = default;
@@ -71,6 +72,7 @@ struct Node {
   // status.conditions[type=Ready].status == "True". A node object without a Ready condition
   // (a node template, a test fixture) counts as ready.
   bool ready = true;
+  bool operator==(const Node&) const = default;
 };
 
 struct Container {
@@ -97,9 +99,9 @@ struct Pod {
   std::string namespace_name;
   std::string uid;
   std::string resource_version;
-  std::string node_name;       // spec.nodeName; empty while pending
+  std::string node_name;  // spec.nodeName; empty while pending
   std::string scheduler_name;
-  std::string phase;           // Pending, Running, Succeeded, Failed, Unknown
+  std::string phase;  // Pending, Running, Succeeded, Failed, Unknown
   Labels labels;
   Labels annotations;
   std::vector<OwnerReference> owners;
@@ -115,7 +117,7 @@ struct Pod {
   bool ready = false;               // condition Ready == True
   // condition PodScheduled == False with reason Unschedulable
   bool unschedulable = false;
-  std::string start_time;           // status.startTime, RFC 3339, empty when unset
+  std::string start_time;  // status.startTime, RFC 3339, empty when unset
 
   bool operator==(const Pod&) const = default;
 };

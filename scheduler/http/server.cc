@@ -452,7 +452,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
   std::string detail;
   switch (route.kind) {
     case RouteKind::kFilter: {
-      Result<ExtenderArgs> args = DecodeExtenderArgs(view, extender_.node_projection());
+      Result<ExtenderArgs> args = DecodeExtenderArgs(body, extender_.node_projection());
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);
@@ -470,7 +470,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
       break;
     }
     case RouteKind::kPrioritize: {
-      Result<ExtenderArgs> args = DecodeExtenderArgs(view, extender_.node_projection());
+      Result<ExtenderArgs> args = DecodeExtenderArgs(body, extender_.node_projection());
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);

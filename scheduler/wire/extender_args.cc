@@ -4,6 +4,8 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <system_error>
+#include <thread>
 #include <utility>
 
 #include "common/util/name_hash.h"
@@ -62,11 +64,12 @@ namespace {
 
 // The document parser's buffers grow to the largest request it saw (up to about 6 bytes per
 // input byte). Small requests use one parser per thread. Large ones (full-mode filter for
-// thousands of nodes) lease from a shared pool of one: kube-scheduler filters one pod at a time,
-// so the big requests reuse one parser's buffers instead of page-faulting fresh ones, and no
-// worker thread pins that much memory. Past kPooledParserMaxBytes a parser is not kept.
+// thousands of nodes) lease from a shared pool of two: kube-scheduler filters one pod at a time,
+// and DecodeFullModeArgsInHalves parses such a body as two documents at once, so the big
+// requests reuse two parsers' buffers instead of page-faulting fresh ones, and no worker thread
+// pins that much memory. Past kPooledParserMaxBytes a parser is not kept.
 constexpr size_t kThreadParserBytes = 4u << 20;
-constexpr size_t kPooledParsers = 1;
+constexpr size_t kPooledParsers = 2;
 constexpr size_t kPooledParserMaxBytes = 64u << 20;
 
 class ParserPool {
@@ -670,6 +673,185 @@ Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
         "nodes"};
   }
   return args;
+}
+
+namespace {
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Reads a body backwards from its end, token by token, over the few tokens that may follow
+// Nodes.items.
+class BackwardReader {
+ public:
+  explicit BackwardReader(std::string_view text) : text_(text), end_(text.size()) {}
+
+  bool Take(std::string_view token) {
+    while (end_ > 0 && IsJsonSpace(text_[end_ - 1])) --end_;
+    if (end_ < token.size() || text_.substr(end_ - token.size(), token.size()) != token)
+      return false;
+    end_ -= token.size();
+    return true;
+  }
+  // A key of letters alone between its quotes, so that it has nothing to unescape.
+  std::optional<std::string_view> TakePlainKey() {
+    if (!Take("\"")) return std::nullopt;
+    size_t begin = end_;
+    while (begin > 0 && ((text_[begin - 1] >= 'a' && text_[begin - 1] <= 'z') ||
+                         (text_[begin - 1] >= 'A' && text_[begin - 1] <= 'Z'))) {
+      --begin;
+    }
+    if (begin == 0 || text_[begin - 1] != '"') return std::nullopt;
+    std::string_view key = text_.substr(begin, end_ - begin);
+    end_ = begin - 1;
+    return key;
+  }
+  size_t position() const { return end_; }  // of the first token read so far
+
+ private:
+  std::string_view text_;
+  size_t end_;
+};
+
+// Where the `]` closing Nodes.items is when the body ends as kube-scheduler's does after it:
+// `]}` (the end of Nodes), then `,"NodeNames":null` or nothing, then `}`. names_null says
+// whether that NodeNames is there.
+std::optional<size_t> ItemsArrayEnd(std::string_view text, bool& names_null) {
+  BackwardReader back(text);
+  if (!back.Take("}")) return std::nullopt;
+  names_null = back.Take("null");
+  if (names_null) {
+    if (!back.Take(":")) return std::nullopt;
+    std::optional<std::string_view> key = back.TakePlainKey();
+    if (!key || !KeyIs(*key, "NodeNames") || !back.Take(",")) return std::nullopt;
+  }
+  if (!back.Take("}") || !back.Take("]")) return std::nullopt;
+  return back.position();
+}
+
+// Overwrites bytes of a buffer for as long as it lives, and puts the old ones back.
+class TemporaryEdits {
+ public:
+  explicit TemporaryEdits(char* data) : data_(data) {}
+  ~TemporaryEdits() { Undo(); }
+  TemporaryEdits(const TemporaryEdits&) = delete;
+  TemporaryEdits& operator=(const TemporaryEdits&) = delete;
+
+  void Write(size_t at, std::string_view bytes) {
+    saved_.push_back({at, std::string(data_ + at, bytes.size())});
+    std::memcpy(data_ + at, bytes.data(), bytes.size());
+  }
+  void Undo() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+      std::memcpy(data_ + it->at, it->bytes.data(), it->bytes.size());
+    saved_.clear();
+  }
+
+ private:
+  struct Saved {
+    size_t at;
+    std::string bytes;
+  };
+  char* data_;
+  std::vector<Saved> saved_;
+};
+
+// A document that is a JSON array of v1.Node objects, decoded as items of Nodes.items.
+Result<std::vector<WireNode>> DecodeNodeArray(simdjson::padded_string_view text,
+                                              const NodeProjection& projection) {
+  ParserLease parser(text.size());
+  od::document doc;
+  if (auto e = (*parser).iterate(text).get(doc)) return Error{NotJson(e)};
+  od::array items;
+  if (auto e = doc.get_array().get(items)) return Bad(e, "expected an array of nodes");
+  std::vector<WireNode> nodes;
+  size_t index = 0;
+  for (auto item_result : items) {
+    od::value item;
+    if (auto e = std::move(item_result).get(item)) return Error{NotJson(e)};
+    Result<WireNode> node = DecodeNodeItem(item, index++, projection);
+    if (!node) return Error{node.error()};
+    nodes.push_back(std::move(node).value());
+  }
+  if (Result<bool> end = CheckEnd(doc); !end) return Error{end.error()};
+  return nodes;
+}
+
+simdjson::padded_string_view Part(RequestBuffer& body, size_t begin, size_t end) {
+  return simdjson::padded_string_view(body.mutable_data() + begin, end - begin,
+                                      body.capacity() - begin);
+}
+
+}  // namespace
+
+std::optional<ExtenderArgs> DecodeFullModeArgsInHalves(RequestBuffer& body,
+                                                       const NodeProjection& projection) {
+  constexpr std::string_view kBoundary = "},{\"metadata\":";
+  const std::string_view text(body.View());
+  bool names_null = false;
+  const std::optional<size_t> items_end = ItemsArrayEnd(text, names_null);
+  if (!items_end) return std::nullopt;
+  // Item k runs from cut + 2 to next + 1: the head ends with item k-1, the rest starts with
+  // item k+1.
+  const size_t cut = text.find(kBoundary, text.size() / 2);
+  if (cut == std::string_view::npos || cut >= *items_end) return std::nullopt;
+  const size_t next = text.find(kBoundary, cut + 1);
+  if (next == std::string_view::npos || next >= *items_end) return std::nullopt;
+
+  Result<ExtenderArgs> head = Error{""};
+  Result<std::vector<WireNode>> rest = Error{""};
+  {
+    TemporaryEdits edits(body.mutable_data());
+    edits.Write(cut + 1, "]}}");  // over `,{"`: the head closes Nodes.items, Nodes, the body
+    edits.Write(next + 1, "[");   // over `,`: the rest opens an array
+    // simdjson may read the byte past a document whose root array is unbalanced as a closing
+    // bracket of its own; a space there is nothing.
+    edits.Write(*items_end + 1, " ");
+    // Declared after the edits: joined before they are undone.
+    std::jthread helper;
+    try {
+      helper = std::jthread(
+          [&] { rest = DecodeNodeArray(Part(body, next + 1, *items_end + 1), projection); });
+    } catch (const std::system_error&) {
+      return std::nullopt;  // no thread to be had: the caller decodes in one pass
+    }
+    head = DecodeExtenderArgsInFull(Part(body, 0, cut + 4), projection);
+  }
+  if (!head || !rest || !head->nodes || head->nodes->empty()) return std::nullopt;
+  // The head is whole JSON either way; the cut was between two items of the Nodes.items it
+  // decoded only if its last item ends there.
+  const std::string_view last = head->nodes->back().raw;
+  if (last.data() + last.size() != body.mutable_data() + cut + 1) return std::nullopt;
+
+  Result<std::vector<WireNode>> middle = Error{""};
+  {
+    TemporaryEdits edits(body.mutable_data());
+    edits.Write(cut + 1, "[");
+    edits.Write(next + 1, "]");
+    middle = DecodeNodeArray(Part(body, cut + 1, next + 2), projection);
+  }
+  if (!middle || middle->size() != 1) return std::nullopt;
+
+  ExtenderArgs args = std::move(head).value();
+  if (names_null) {  // as DecodeExtenderArgsInFull reads a later `"NodeNames": null`
+    args.node_names.reset();
+    args.unescaped_names.clear();
+    args.node_name_hashes.clear();
+  }
+  std::vector<WireNode>& nodes = *args.nodes;
+  std::vector<WireNode> after = std::move(rest).value();
+  nodes.reserve(nodes.size() + 1 + after.size());
+  nodes.push_back(std::move(middle).value().front());
+  for (WireNode& node : after) nodes.push_back(std::move(node));
+  return args;
+}
+
+Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body, const NodeProjection& projection) {
+  const simdjson::padded_string_view view = body.View();
+  if (view.size() >= kSplitDecodeMinBytes) {
+    if (std::optional<ExtenderArgs> args = DecodeFullModeArgsInHalves(body, projection))
+      return std::move(*args);
+  }
+  return DecodeExtenderArgs(view, projection);
 }
 
 Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view body) {

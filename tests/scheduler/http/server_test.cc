@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scheduler/version.h"
+#include "scheduler/wire/extender_args.h"
 #include "tests/scheduler/testing/fixtures.h"
 
 namespace epc {
@@ -101,6 +102,47 @@ TEST(Server, FilterFullModeExampleAnswersNodesAsReceived) {
   ASSERT_EQ(j["FailedAndUnresolvableNodes"].size(), 1u);
   EXPECT_TRUE(j["FailedAndUnresolvableNodes"].contains("aks-generalpool-0"));
   EXPECT_EQ(j["Error"], "");
+}
+
+// A full-mode body past kSplitDecodeMinBytes, as kube-scheduler's encoder writes it, is decoded
+// in halves (DecodeFullModeArgsInHalves): every node is judged, and the passing ones come back
+// as received, in order.
+TEST(Server, FilterFullModeOfThousandsOfNodes) {
+  TestServer t;
+  httplib::Client cli("127.0.0.1", t.port());
+  // Three kinds of node, each renamed 600 times.
+  const std::string kinds[] = {testing::Compact(NodeJson(SgxNode("NAME", "168"))),
+                               testing::Compact(NodeJson(SgxNode("NAME", "4"))),
+                               testing::Compact(NodeJson(testing::GeneralNode("NAME")))};
+  std::vector<std::string> nodes;
+  std::vector<std::string> fitting;
+  for (size_t i = 0; i < 1800; ++i) {
+    const std::string name = "node-" + std::to_string(i);
+    std::string node = kinds[i % 3];
+    for (size_t at = node.find("NAME"); at != std::string::npos; at = node.find("NAME", at))
+      node.replace(at, 4, name);
+    nodes.push_back(std::move(node));
+    if (i % 3 == 0) fitting.push_back(nodes.back());
+  }
+  const std::string body =
+      testing::GoFullModeArgs(testing::Compact(PodJson(EpcPod("p", "u1", "10"))), nodes);
+  ASSERT_GE(body.size(), kSplitDecodeMinBytes);
+  auto res = cli.Post("/filter", body, kJson);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body.substr(0, 500);
+  // The answer's items are the received texts, so they can be compared as text.
+  std::string expected_items = "[";
+  for (size_t i = 0; i < fitting.size(); ++i) expected_items += (i ? "," : "") + fitting[i];
+  expected_items += "]";
+  EXPECT_NE(res->body.find(expected_items), std::string::npos);
+  json j = ParseBody(res);
+  ASSERT_EQ(j["Nodes"]["items"].size(), 600u);
+  // 4 MiB of EPC can never hold 10 MiB, and a general node never any: both unresolvable.
+  EXPECT_TRUE(j["FailedNodes"].empty());
+  EXPECT_EQ(j["FailedAndUnresolvableNodes"].size(), 1200u);
+  EXPECT_NE(j["FailedAndUnresolvableNodes"]["node-1798"].get<std::string>().find("exceeds"),
+            std::string::npos);
+  EXPECT_TRUE(j["FailedAndUnresolvableNodes"].contains("node-1799"));
 }
 
 TEST(Server, FilterNamesModeAndPrioritizeUseTheStore) {

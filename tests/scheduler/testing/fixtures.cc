@@ -209,6 +209,19 @@ std::string FullModeArgs(const std::string& pod_json, const std::vector<std::str
   return out;
 }
 
+std::string GoFullModeArgs(const std::string& pod_json, const std::vector<std::string>& node_jsons,
+                           std::string_view tail) {
+  std::string out = R"({"Pod":)" + pod_json + R"(,"Nodes":{"metadata":{},"items":[)";
+  for (size_t i = 0; i < node_jsons.size(); ++i) {
+    if (i > 0) out += ',';
+    out += node_jsons[i];
+  }
+  out += tail;
+  return out;
+}
+
+std::string Compact(std::string_view text) { return json::parse(text).dump(); }
+
 std::string NamesModeArgs(const std::string& pod_json, const std::vector<std::string>& names) {
   return "{\n \"Pod\": " + pod_json + ",\n \"NodeNames\": " + json(names).dump() +
          ",\n \"Nodes\": null\n}";

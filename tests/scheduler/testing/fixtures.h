@@ -64,6 +64,14 @@ Pod ToPod(const std::string& json);
 
 // ExtenderArgs bodies.
 std::string FullModeArgs(const std::string& pod_json, const std::vector<std::string>& node_jsons);
+// The same as Go's encoder writes it for kube-scheduler: no spaces, the Go field names, and
+// `tail` (Nodes' and the body's end) after the last item. The JSON texts go in as they are:
+// Compact() them first for Go's spacing (items then meet as `},{"metadata":`).
+std::string GoFullModeArgs(const std::string& pod_json, const std::vector<std::string>& node_jsons,
+                           std::string_view tail = R"(]},"NodeNames":null})");
+// `json` without spaces and with its keys sorted ("metadata" before "spec" and "status", as Go's
+// field order puts them).
+std::string Compact(std::string_view json);
 std::string NamesModeArgs(const std::string& pod_json, const std::vector<std::string>& names);
 // ExtenderPreemptionArgs with NodeNameToMetaVictims (names mode).
 std::string MetaPreemptArgs(const std::string& pod_json,

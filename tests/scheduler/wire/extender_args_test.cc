@@ -313,6 +313,34 @@ TEST(ExtenderArgs, NodeNameHashesFollowTheNames) {
   EXPECT_EQ(std::vector<uint64_t>(grown.begin(), grown.end()), HashNames(*built.node_names));
 }
 
+// How many of the broken variants of a body a decoder took: every prefix of it, and it with
+// each byte replaced by each of a set of bytes that JSON gives meaning to. `takes` checks what
+// it took and says whether it took it.
+struct BrokenVariants {
+  size_t prefixes = 0;
+  size_t replaced = 0;
+  size_t tried = 0;
+};
+
+BrokenVariants TryBrokenVariants(const std::string& base, bool (*takes)(const std::string& text)) {
+  BrokenVariants out;
+  for (size_t n = 0; n < base.size(); ++n) {
+    out.prefixes += takes(base.substr(0, n));
+    ++out.tried;
+  }
+  const std::string replacements("\"\\{}[],: x0n\x01\x80\x7f", 15);
+  for (size_t i = 0; i < base.size(); ++i) {
+    for (char r : replacements) {
+      if (base[i] == r) continue;
+      std::string text = base;
+      text[i] = r;
+      out.replaced += takes(text);
+      ++out.tried;
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The names-mode fast path (DecodeNamesModeArgsFast) against the full decoder
 
@@ -395,25 +423,183 @@ TEST(NamesModeFastPath, NeverDisagreesWithTheFullDecoderOnBrokenBodies) {
   const std::string base =
       R"({"Pod":{"metadata":{"name":"p","namespace":"d","uid":"u1"},"spec":{"containers":[{"name":"c","resources":{"requests":{"sgx.intel.com/epc":"10Mi"}}}]}},"Nodes":null,"NodeNames":["a","bb"]})";
   ASSERT_TRUE(FastAgreesWithFull(base));
-  size_t taken = 0, tried = 0;
-  for (size_t n = 0; n < base.size(); ++n) {
-    taken += FastAgreesWithFull(base.substr(0, n));
-    ++tried;
-  }
-  EXPECT_EQ(taken, 0u) << "a prefix is never a whole body";
-  const std::string replacements("\"\\{}[],: x0n\x01\x80\x7f", 15);
-  for (size_t i = 0; i < base.size(); ++i) {
-    for (char r : replacements) {
-      if (base[i] == r) continue;
-      std::string text = base;
-      text[i] = r;
-      taken += FastAgreesWithFull(text);
-      ++tried;
-    }
-  }
+  const BrokenVariants taken = TryBrokenVariants(base, FastAgreesWithFull);
+  EXPECT_EQ(taken.prefixes, 0u) << "a prefix is never a whole body";
   // Some replacements leave a body that still decodes (a letter in a name, a space): the fast
   // path must take some of those, or this test checks nothing.
-  EXPECT_GT(taken, 50u) << "of " << tried;
+  EXPECT_GT(taken.replaced, 50u) << "of " << taken.tried;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full mode in halves (DecodeFullModeArgsInHalves) against the one-pass decoder
+
+std::vector<std::string> CompactNodes(size_t count) {
+  std::vector<std::string> nodes;
+  for (size_t i = 0; i < count; ++i) {
+    nodes.push_back(testing::Compact(
+        testing::NodeJson(i % 3 == 2 ? testing::GeneralNode("general-" + std::to_string(i))
+                                     : testing::SgxNode("sgx-" + std::to_string(i)))));
+  }
+  return nodes;
+}
+
+// ExtenderArgs as kube-scheduler's Go encoder writes them, with `tail` after Nodes.items.
+std::string GoFullModeBody(const std::vector<std::string>& nodes,
+                           std::string_view tail = R"(]},"NodeNames":null})") {
+  return testing::GoFullModeArgs(
+      testing::Compact(testing::PodJson(testing::EpcPod("p", "u1", "10"))), nodes, tail);
+}
+
+// The halves' answer, when they give one, is the one-pass decoder's: a success with the same
+// pod, names and nodes, each node's text the same view into the same buffer. The buffer is the
+// same afterwards whatever happened. Returns whether the halves took the body.
+bool HalvesAgreeWithOnePass(const std::string& text) {
+  RequestBuffer body(text);
+  std::optional<ExtenderArgs> halves = DecodeFullModeArgsInHalves(body);
+  EXPECT_EQ(body.text(), text) << "the buffer was left changed";
+  Result<ExtenderArgs> one_pass = DecodeExtenderArgsInFull(body.View());
+  if (!halves) return false;
+  EXPECT_TRUE(one_pass.ok()) << "the halves took a body the one-pass decoder rejects ("
+                             << (one_pass.ok() ? "" : one_pass.error()) << "): " << text;
+  if (!one_pass.ok()) return true;
+  EXPECT_TRUE(halves->pod == one_pass->pod) << text;
+  EXPECT_EQ(halves->node_names, one_pass->node_names) << text;
+  EXPECT_EQ(halves->node_name_hashes, one_pass->node_name_hashes) << text;
+  EXPECT_EQ(halves->names_mode(), one_pass->names_mode()) << text;
+  if (!halves->nodes || !one_pass->nodes) {
+    ADD_FAILURE() << "no nodes: " << text;
+    return true;
+  }
+  EXPECT_EQ(halves->nodes->size(), one_pass->nodes->size()) << text;
+  for (size_t i = 0; i < std::min(halves->nodes->size(), one_pass->nodes->size()); ++i) {
+    const WireNode& a = (*halves->nodes)[i];
+    const WireNode& b = (*one_pass->nodes)[i];
+    EXPECT_EQ(a.raw.data(), b.raw.data()) << "item " << i;
+    EXPECT_EQ(a.raw.size(), b.raw.size()) << "item " << i;
+    EXPECT_EQ(a.decoded.error, b.decoded.error) << "item " << i;
+    EXPECT_TRUE(a.decoded.node == b.decoded.node) << "item " << i;
+  }
+  return true;
+}
+
+TEST(FullModeInHalves, TakesWhatKubeSchedulerSends) {
+  const std::vector<std::string> nodes = CompactNodes(9);
+  std::vector<std::string> with_bad_quantities = nodes;
+  testing::NodeSpec bad = testing::SgxNode("bad-first-half", "1.5.6");
+  with_bad_quantities[1] = testing::Compact(testing::NodeJson(bad));
+  bad.name = "bad-second-half";
+  with_bad_quantities[7] = testing::Compact(testing::NodeJson(bad));
+  const std::vector<std::string> taken = {
+      GoFullModeBody(CompactNodes(4)),
+      GoFullModeBody(nodes),
+      GoFullModeBody(CompactNodes(40)),
+      GoFullModeBody(with_bad_quantities),
+      GoFullModeBody(nodes, "]}}"),                                    // no NodeNames
+      GoFullModeBody(nodes, "]}  ,\n \"nodeNAMES\" :\tnull \n}\r\n"),  // spaces, any casing
+      // Keys before Nodes are decoded as by the one-pass decoder: the later NodeNames wins.
+      R"({"NodeNames":["x"],)" + GoFullModeBody(nodes).substr(1),
+      R"({"NodeNames":["x"],)" + GoFullModeBody(nodes, "]}}").substr(1),
+      // A repeated Nodes: the last one counts.
+      R"({"Nodes":{"items":[)" + nodes[0] + "]}," + GoFullModeBody(nodes).substr(1),
+  };
+  for (const std::string& text : taken) EXPECT_TRUE(HalvesAgreeWithOnePass(text)) << text;
+
+  // And the node with the bad quantity keeps its error on either side of the cut.
+  RequestBuffer body(GoFullModeBody(with_bad_quantities));
+  std::optional<ExtenderArgs> args = DecodeFullModeArgsInHalves(body);
+  ASSERT_TRUE(args.has_value());
+  EXPECT_NE((*args->nodes)[1].decoded.error.find("1.5.6"), std::string::npos);
+  EXPECT_NE((*args->nodes)[7].decoded.error.find("1.5.6"), std::string::npos);
+  EXPECT_EQ((*args->nodes)[7].decoded.node.name, "bad-second-half");
+}
+
+TEST(FullModeInHalves, LeavesEverythingElseToTheOnePassDecoder) {
+  const std::vector<std::string> nodes = CompactNodes(9);
+  const std::string pod = testing::Compact(testing::PodJson(testing::EpcPod("p", "u1", "10")));
+  std::string extra_array =
+      R"({"Nodes":{"items":[)" + nodes[0] + R"(]},"Pod":)" + pod + R"(,"Other":{"list":[)";
+  for (int i = 0; i < 40; ++i)
+    extra_array += (i == 0 ? "" : ",") + std::string(R"({"metadata":1})");
+  extra_array += "]}}";
+  const std::vector<std::string> declined = {
+      GoFullModeBody(CompactNodes(1)),
+      GoFullModeBody(CompactNodes(2)),  // two items give one place to cut, not two
+      testing::FullModeArgs(
+          testing::PodJson(testing::EpcPod("p", "u1", "10")),
+          {testing::NodeJson(testing::SgxNode("a")), testing::NodeJson(testing::SgxNode("b")),
+           testing::NodeJson(testing::SgxNode("c"))}),  // not Go's spacing
+      GoFullModeBody(nodes, R"(]},"NodeNames":null,"Extra":1})"),
+      GoFullModeBody(nodes, R"(]},"NodeNames":["a"]})"),
+      GoFullModeBody(nodes, R"(]},"Node\u004eames":null})"),
+      GoFullModeBody(nodes, R"(]},"Pod":null})"),
+      GoFullModeBody(nodes, R"(],"x":1},"NodeNames":null})"),
+      GoFullModeBody(nodes, R"(]},"NodeNames":null}x)"),
+      GoFullModeBody(nodes, R"(]},"NodeNames":null)"),
+      GoFullModeBody(nodes, R"(]}},"NodeNames":null})"),
+      GoFullModeBody(nodes, R"(]})"),
+      // Nodes.items ends before the `]` the tail has: the rest is not one array.
+      GoFullModeBody(nodes, R"(]},"Pod":{"l":[1]},"NodeNames":null})"),
+      // The cut falls in an array that is not Nodes.items; the head is still whole JSON.
+      extra_array,
+      // No pod; an item that is broken JSON, in each half; an item that is not an object.
+      R"({"Nodes":{"items":[)" + nodes[0] + "," + nodes[1] + "," + nodes[2] + "," + nodes[3] +
+          "]}}",
+      GoFullModeBody({nodes[0], nodes[1], "{\"metadata\":{\"name\":\"x\"},\"spec\":[}", nodes[3],
+                      nodes[4], nodes[5], nodes[6]}),
+      GoFullModeBody({nodes[0], nodes[1], nodes[2], nodes[3], nodes[4],
+                      "{\"metadata\":{\"name\":\"x\"},\"spec\":[}", nodes[6]}),
+      GoFullModeBody({nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], "[1]", nodes[6]}),
+  };
+  for (const std::string& text : declined) EXPECT_FALSE(HalvesAgreeWithOnePass(text)) << text;
+  EXPECT_TRUE(HalvesAgreeWithOnePass(GoFullModeBody(nodes)));  // the same nodes, Go's shape
+}
+
+// Every prefix of a small body, and every byte of it replaced by each of a set of bytes that
+// JSON gives meaning to: the halves either decline or agree with the one-pass decoder, and the
+// buffer is the same afterwards.
+TEST(FullModeInHalves, NeverDisagreesWithTheOnePassDecoderOnBrokenBodies) {
+  std::vector<std::string> nodes;
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    nodes.push_back(std::string(R"({"metadata":{"name":")") + name +
+                    R"("},"status":{"allocatable":{"sgx.intel.com/epc":"8Mi","cpu":"2"}}})");
+  }
+  const std::string base =
+      R"({"Pod":{"metadata":{"name":"p","uid":"u1"},"spec":{"containers":[{"name":"c"}]}},"Nodes":{"metadata":{},"items":[)" +
+      nodes[0] + "," + nodes[1] + "," + nodes[2] + "," + nodes[3] + "," + nodes[4] +
+      R"(]},"NodeNames":null})";
+  ASSERT_TRUE(HalvesAgreeWithOnePass(base));
+  const BrokenVariants taken = TryBrokenVariants(base, HalvesAgreeWithOnePass);
+  EXPECT_EQ(taken.prefixes, 0u) << "a prefix is never a whole body";
+  // Some replacements leave a body that still decodes (a letter in a name, a space): the halves
+  // must take some of those, or this test checks nothing.
+  EXPECT_GT(taken.replaced, 50u) << "of " << taken.tried;
+}
+
+// What the server calls decodes a body past kSplitDecodeMinBytes in halves and gives the same
+// answer as the one-pass decoder.
+TEST(FullModeInHalves, DecodeExtenderArgsUsesThemForLargeBodies) {
+  std::vector<std::string> nodes = CompactNodes(6);
+  // One large annotation puts the middle of the body inside the first node.
+  nlohmann::json big = nlohmann::json::parse(nodes[0]);
+  big["metadata"]["annotations"]["example.com/padding"] = std::string(kSplitDecodeMinBytes, 'x');
+  nodes[0] = big.dump();
+  const std::string text = GoFullModeBody(nodes);
+  ASSERT_TRUE(HalvesAgreeWithOnePass(text));
+
+  RequestBuffer body(text);
+  Result<ExtenderArgs> args = DecodeExtenderArgs(body);
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_EQ(body.text(), text);
+  ASSERT_EQ(args->nodes->size(), 6u);
+  EXPECT_EQ((*args->nodes)[0].decoded.node.annotations.at("example.com/padding").size(),
+            kSplitDecodeMinBytes);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ((*args->nodes)[i].raw, nodes[i]) << i;
+  }
+  RequestBuffer broken_body(GoFullModeBody(nodes, R"(]},"NodeNames":null,})"));
+  Result<ExtenderArgs> broken = DecodeExtenderArgs(broken_body);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().find("not JSON"), std::string::npos) << broken.error();
 }
 
 TEST(RequestBuffer, GrowsAndKeepsPadding) {
