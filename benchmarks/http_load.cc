@@ -569,7 +569,7 @@ class FloorServer {
     s.set_payload_max_length(limit);
     s.Post(".*", [this, limit](const httplib::Request& req, httplib::Response& res,
                                const httplib::ContentReader& reader) {
-      RequestBuffer body;
+      RequestBuffer body(&body_pool_);
       const std::string length_header = req.get_header_value("Content-Length");
       size_t length = 0;
       if (!length_header.empty()) {
@@ -608,8 +608,9 @@ class FloorServer {
 
  private:
   std::string answer_;
-  std::string content_type_;  // as the extender answers: it decides whether httplib compresses
-  BufferedServer server_;     // the extender's server (without TLS)
+  std::string content_type_;     // as the extender answers: it decides whether httplib compresses
+  RequestBufferPool body_pool_;  // as the extender keeps its body storage
+  BufferedServer server_;        // the extender's server (without TLS)
   int port_ = -1;
   std::thread thread_;
 };

@@ -411,7 +411,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
   const size_t limit = static_cast<size_t>(config_.max_request_body_bytes);
 
   // Read the body straight into a buffer with simdjson's padding: no second copy.
-  RequestBuffer body;
+  RequestBuffer body(&body_pool_);
   const std::string length_header = req.get_header_value("Content-Length");
   size_t length = 0;
   if (!length_header.empty()) {

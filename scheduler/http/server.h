@@ -21,6 +21,7 @@
 #include "common/util/result.h"
 #include "scheduler/extender/extender.h"
 #include "scheduler/http/metrics.h"
+#include "scheduler/wire/extender_args.h"
 
 namespace httplib {
 class Server;
@@ -75,6 +76,8 @@ class ExtenderServer {
 
   std::function<std::string()> ready_;
   PodLookup pod_lookup_;
+  // Full-mode bodies (tens of MB) are read into kept storage: see RequestBufferPool.
+  RequestBufferPool body_pool_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<Route> routes_;
   int port_ = -1;

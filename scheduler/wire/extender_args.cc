@@ -18,11 +18,59 @@ namespace od = simdjson::ondemand;
 // ---------------------------------------------------------------------------------------------
 // RequestBuffer
 
+RequestBufferPool::Storage RequestBufferPool::Take(size_t capacity) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto best = kept_.end();
+    for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+      if (it->capacity >= capacity && (best == kept_.end() || it->capacity < best->capacity))
+        best = it;
+    }
+    if (best != kept_.end()) {
+      Storage out = std::move(*best);
+      kept_.erase(best);
+      return out;
+    }
+  }
+  return Storage{std::unique_ptr<char[]>(new char[capacity]), capacity};
+}
+
+void RequestBufferPool::Give(Storage storage) {
+  if (!storage.data || storage.capacity < min_bytes_ || storage.capacity > max_bytes_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (kept_.size() < max_buffers_) {
+    kept_.push_back(std::move(storage));
+    return;
+  }
+  auto smallest = std::min_element(kept_.begin(), kept_.end(), [](const auto& a, const auto& b) {
+    return a.capacity < b.capacity;
+  });
+  if (smallest != kept_.end() && smallest->capacity < storage.capacity)
+    *smallest = std::move(storage);
+}
+
+size_t RequestBufferPool::kept_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t total = 0;
+  for (const Storage& s : kept_) total += s.capacity;
+  return total;
+}
+
+RequestBuffer::~RequestBuffer() { Release({std::move(data_), capacity_}); }
+
+void RequestBuffer::Release(RequestBufferPool::Storage storage) {
+  if (pool_ != nullptr) pool_->Give(std::move(storage));
+}
+
 void RequestBuffer::Grow(size_t capacity) {
-  std::unique_ptr<char[]> bigger(new char[capacity]);
-  if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
-  data_ = std::move(bigger);
-  capacity_ = capacity;
+  RequestBufferPool::Storage bigger =
+      pool_ != nullptr && capacity >= pool_->min_bytes()
+          ? pool_->Take(capacity)
+          : RequestBufferPool::Storage{std::unique_ptr<char[]>(new char[capacity]), capacity};
+  if (size_ > 0) std::memcpy(bigger.data.get(), data_.get(), size_);
+  Release({std::move(data_), capacity_});
+  data_ = std::move(bigger.data);
+  capacity_ = bigger.capacity;
 }
 
 void RequestBuffer::Reserve(size_t size) {
@@ -40,9 +88,10 @@ void RequestBuffer::Append(const char* data, size_t size) {
 
 simdjson::padded_string_view RequestBuffer::View() {
   Reserve(size_);
-  // The padding must not look like more JSON to a parser that peeks past the end.
-  std::memset(data_.get() + size_, 0, capacity_ - size_);
-  return simdjson::padded_string_view(data_.get(), size_, capacity_);
+  // The padding must not look like more JSON to a parser that peeks past the end. Only the
+  // padding: a kept buffer may be much larger than this body.
+  std::memset(data_.get() + size_, 0, simdjson::SIMDJSON_PADDING);
+  return simdjson::padded_string_view(data_.get(), size_, size_ + simdjson::SIMDJSON_PADDING);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,12 +29,52 @@
 
 namespace epc {
 
+// Keeps the storage of large request bodies between requests. A 45 MB full-mode body read into
+// fresh memory is mapped and faulted in a page at a time, and that costs more than reading it
+// over loopback (benchmarks/README.md, "Request buffers kept between requests"). kube-scheduler
+// sends one such body at a time, so one kept buffer serves them all. Keeps at most
+// `max_buffers` buffers, each of min_bytes..max_bytes (the largest it was given), and holds
+// that memory for as long as it lives. Thread-safe; must outlive the buffers that use it.
+class RequestBufferPool {
+ public:
+  struct Storage {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+  };
+
+  explicit RequestBufferPool(size_t min_bytes = 1u << 20, size_t max_bytes = 64u << 20,
+                             size_t max_buffers = 1)
+      : min_bytes_(min_bytes), max_bytes_(max_bytes), max_buffers_(max_buffers) {}
+  RequestBufferPool(const RequestBufferPool&) = delete;
+  RequestBufferPool& operator=(const RequestBufferPool&) = delete;
+
+  size_t min_bytes() const { return min_bytes_; }
+  // The smallest kept buffer of at least `capacity` bytes, else a new one of that size.
+  Storage Take(size_t capacity);
+  // Keeps `storage` if it is within the bounds and there is room, or if it is larger than the
+  // smallest kept buffer (which it then replaces).
+  void Give(Storage storage);
+  size_t kept_bytes() const;
+
+ private:
+  const size_t min_bytes_;
+  const size_t max_bytes_;
+  const size_t max_buffers_;
+  mutable std::mutex mu_;
+  std::vector<Storage> kept_;
+};
+
 // A request body with the padding simdjson needs after the last byte. Append() grows it;
-// View() is what the decoders read. Reserve the Content-Length first to avoid regrowth.
+// View() is what the decoders read. Reserve the Content-Length first to avoid regrowth. With a
+// pool, storage of pool->min_bytes() or more comes from the pool and goes back to it.
 class RequestBuffer {
  public:
   RequestBuffer() = default;
+  explicit RequestBuffer(RequestBufferPool* pool) : pool_(pool) {}
   explicit RequestBuffer(std::string_view text) { Append(text.data(), text.size()); }
+  ~RequestBuffer();
+  RequestBuffer(const RequestBuffer&) = delete;
+  RequestBuffer& operator=(const RequestBuffer&) = delete;
 
   void Reserve(size_t size);
   void Append(const char* data, size_t size);
@@ -48,7 +89,9 @@ class RequestBuffer {
 
  private:
   void Grow(size_t capacity);
+  void Release(RequestBufferPool::Storage storage);
 
+  RequestBufferPool* pool_ = nullptr;
   // size_ bytes of body, then at least SIMDJSON_PADDING bytes. Not zero-filled on growth: a
   // 45 MB body is written once, by Append().
   std::unique_ptr<char[]> data_;

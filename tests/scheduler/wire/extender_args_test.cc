@@ -616,6 +616,87 @@ TEST(RequestBuffer, GrowsAndKeepsPadding) {
   EXPECT_GE(view.padding(), simdjson::SIMDJSON_PADDING);
 }
 
+TEST(RequestBufferPool, KeepsTheLargestBuffersWithinItsBounds) {
+  RequestBufferPool pool(/*min_bytes=*/100, /*max_bytes=*/1000, /*max_buffers=*/1);
+  RequestBufferPool::Storage a = pool.Take(300);
+  ASSERT_NE(a.data, nullptr);
+  EXPECT_EQ(a.capacity, 300u);
+  const char* a_bytes = a.data.get();
+  pool.Give(std::move(a));
+  EXPECT_EQ(pool.kept_bytes(), 300u);
+  // A smaller request gets the kept buffer; a larger one a new buffer.
+  RequestBufferPool::Storage b = pool.Take(200);
+  EXPECT_EQ(b.data.get(), a_bytes);
+  EXPECT_EQ(b.capacity, 300u);
+  EXPECT_EQ(pool.kept_bytes(), 0u);
+  RequestBufferPool::Storage c = pool.Take(500);
+  EXPECT_NE(c.data.get(), a_bytes);
+  EXPECT_EQ(c.capacity, 500u);
+  // One buffer kept: the larger one.
+  const char* c_bytes = c.data.get();
+  pool.Give(std::move(c));
+  pool.Give(std::move(b));
+  EXPECT_EQ(pool.kept_bytes(), 500u);
+  EXPECT_EQ(pool.Take(400).data.get(), c_bytes);
+  // Too small or too large to keep.
+  pool.Give({std::make_unique<char[]>(50), 50});
+  pool.Give({std::make_unique<char[]>(2000), 2000});
+  EXPECT_EQ(pool.kept_bytes(), 0u);
+}
+
+// Request buffers with a pool take their large storage from it and give it back when they end,
+// so a second large body is read into the first one's memory; each still reads as its own body.
+TEST(RequestBufferPool, LargeBodiesReuseOneBuffer) {
+  RequestBufferPool pool(/*min_bytes=*/1024);
+  const std::string pod = testing::PodJson(testing::EpcPod("p", "u1", "10"));
+  const std::string large = GoFullModeBody(CompactNodes(6));  // several KB: from the pool
+  const std::string small = R"({"NodeNames":["a"]})";
+  const char* first_storage = nullptr;
+  {
+    RequestBuffer body(&pool);
+    body.Reserve(large.size());
+    body.Append(large.data(), large.size());
+    first_storage = body.text().data();
+    Result<ExtenderArgs> args = DecodeExtenderArgs(body);
+    ASSERT_TRUE(args.ok()) << args.error();
+    EXPECT_EQ(args->nodes->size(), 6u);
+  }
+  EXPECT_GE(pool.kept_bytes(), large.size());
+  {
+    // A smaller body in the kept (larger) storage: only its own bytes and the padding count.
+    const std::string names =
+        R"({"Pod":)" + pod + R"(,"NodeNames":["a","b"]})" + std::string(2000, ' ');
+    RequestBuffer body(&pool);
+    body.Reserve(names.size());
+    body.Append(names.data(), names.size());
+    EXPECT_EQ(body.text().data(), first_storage);
+    const simdjson::padded_string_view view = body.View();
+    EXPECT_EQ(view.size(), names.size());
+    EXPECT_GE(view.padding(), simdjson::SIMDJSON_PADDING);
+    Result<ExtenderArgs> args = DecodeExtenderArgs(body);
+    ASSERT_TRUE(args.ok()) << args.error();
+    EXPECT_EQ(args->node_names, (std::vector<std::string_view>{"a", "b"}));
+  }
+  {
+    // Bodies under min_bytes never touch the pool.
+    RequestBuffer body(&pool);
+    body.Append(small.data(), small.size());
+    EXPECT_NE(body.text().data(), first_storage);
+    EXPECT_GE(pool.kept_bytes(), large.size());
+  }
+  {
+    // Growing past the kept buffer: the body moves to new storage and arrives whole.
+    RequestBuffer body(&pool);
+    std::string grown;
+    for (int i = 0; i < 3; ++i) {
+      body.Append(large.data(), large.size());
+      grown += large;
+    }
+    EXPECT_EQ(body.text(), grown);
+  }
+  EXPECT_GE(pool.kept_bytes(), 3 * large.size());
+}
+
 TEST(PreemptionArgs, DecodesTheNamesModeExample) {
   RequestBuffer body(Example("preempt-names-mode.json"));
   Result<ExtenderPreemptionArgs> args = DecodePreemptionArgs(body.View());
