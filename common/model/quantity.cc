@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -184,7 +185,47 @@ int64_t ScaleAwayFromZero(__int128 nano, __int128 divisor) {
 
 }  // namespace
 
+namespace {
+
+// The forms nodes and pods almost always carry ("168", "64Mi", "7820m", "129886128Ki"): up to
+// 15 digits and no sign, fraction or exponent, with one of the suffixes below. Their value,
+// D * 10^(9 + exp10) * 2^shift nano-units, stays under 2^50 * 10^18 * 2^40 < 2^127, so it needs
+// no range checks. Anything else is nullopt, for the whole grammar.
+std::optional<__int128> SimpleNano(std::string_view text) {
+  size_t n = 0;
+  uint64_t digits = 0;
+  while (n < text.size() && n <= 15 && IsDigit(text[n])) {
+    digits = digits * 10 + static_cast<uint64_t>(text[n] - '0');
+    ++n;
+  }
+  if (n == 0 || n > 15) return std::nullopt;
+  const std::string_view suffix = text.substr(n);
+  __int128 scale;
+  if (suffix.empty()) {
+    scale = 1'000'000'000;
+  } else if (suffix == "m") {
+    scale = 1'000'000;
+  } else if (suffix == "k") {
+    scale = 1'000'000'000'000;
+  } else if (suffix == "M") {
+    scale = 1'000'000'000'000'000;
+  } else if (suffix == "G") {
+    scale = static_cast<__int128>(1'000'000'000'000'000'000);
+  } else if (suffix.size() == 2 && suffix[1] == 'i') {
+    static constexpr std::string_view kBinary = "KMGT";
+    const size_t at = kBinary.find(suffix[0]);
+    if (at == std::string_view::npos) return std::nullopt;
+    scale = static_cast<__int128>(1'000'000'000) << (10 * (at + 1));
+  } else {
+    return std::nullopt;
+  }
+  return static_cast<__int128>(digits) * scale;
+}
+
+}  // namespace
+
 Result<Quantity> Quantity::Parse(std::string_view text) {
+  if (std::optional<__int128> nano = SimpleNano(text)) return Quantity(*nano);
   if (text.empty()) return Fail(text, "empty");
   for (char c : text) {
     // isspace in the C locale, without a call per character.

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -278,6 +279,46 @@ TEST(QuantityTest, ToStringIsCanonicalAndRoundTrips) {
     ASSERT_TRUE(again.ok()) << text << " -> " << q.ToString();
     EXPECT_EQ(*again, q) << text << " -> " << q.ToString();
   }
+}
+
+// Plain digits with a common suffix take a short path; a sign or a fraction takes the whole
+// grammar's. Both must give the same value.
+TEST(QuantityTest, CommonFormsAgreeWithTheWholeGrammar) {
+  const std::vector<std::string> numbers = {"0",
+                                            "1",
+                                            "7",
+                                            "168",
+                                            "0042",
+                                            "7820",
+                                            "65851340",
+                                            "129886128",
+                                            "999999999999999",
+                                            "1000000000000000",
+                                            "9999999999999999"};
+  const std::vector<std::string> suffixes = {"",   "m",  "k",  "M", "G",  "Ki",
+                                             "Mi", "Gi", "Ti", "T", "Pi", "n"};
+  size_t parsed = 0, out_of_range = 0;
+  for (const std::string& number : numbers) {
+    for (const std::string& suffix : suffixes) {
+      const std::string text = number + suffix;
+      Result<Quantity> simple = Quantity::Parse(text);
+      Result<Quantity> signed_form = Quantity::Parse("+" + text);
+      Result<Quantity> fraction = Quantity::Parse(number + ".0" + suffix);
+      ASSERT_EQ(simple.ok(), signed_form.ok()) << text;
+      ASSERT_EQ(simple.ok(), fraction.ok()) << text;
+      ++(simple.ok() ? parsed : out_of_range);
+      if (!simple.ok()) continue;
+      EXPECT_EQ(*simple, *signed_form) << text;
+      EXPECT_EQ(*simple, *fraction) << text;
+    }
+  }
+  EXPECT_GT(parsed, 120u);
+  EXPECT_GT(out_of_range, 0u);  // e.g. 999999999999999Pi, beyond int64 units
+  EXPECT_EQ(Quantity::Parse("64Mi")->Value(), 64 << 20);
+  EXPECT_EQ(Quantity::Parse("7820m")->MilliValue(), 7820);
+  EXPECT_FALSE(Quantity::Parse("64Qi").ok());
+  EXPECT_FALSE(Quantity::Parse("64i").ok());
+  EXPECT_FALSE(Quantity::Parse("64 Mi").ok());
 }
 
 TEST(QuantityTest, FactoriesAgreeWithParse) {
