@@ -124,6 +124,15 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
     if (it == index.end()) continue;
     groups[it->second].nodes.push_back({node.name, node.ready, created, was_ready});
   }
+  // Instances without a Node yet: not Ready, and timed out from when they were first seen.
+  for (size_t i = 0; i < groups.size(); ++i) {
+    for (const std::string& id : (*discovered)[i].unregistered) {
+      auto first = first_seen_.find(id);
+      const SteadyTime created = first == first_seen_.end() ? now : first->second;
+      seen.emplace(id, created);
+      groups[i].nodes.push_back({id, false, created, false});
+    }
+  }
   first_seen_ = std::move(seen);
   ever_ready_ = std::move(ever_ready);
   for (size_t i = 0; i < groups.size(); ++i) {
@@ -171,7 +180,19 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
   // its view of the cluster: scale-down waits for the next loop rather than pick among them (as
   // cluster-autoscaler ends its iteration after fixing a group).
   const bool timeouts_acted = !report.removals.empty() || !report.withdrawals.empty();
-  bool scaled_up = ScaleUp(groups, pods, nodes, now, report);
+  // What those deletions took away no longer comes: this loop's plan does not count it (an
+  // instance seen for the first time recently would still count as upcoming). The report and
+  // the metrics count it as a removal from the groups as listed.
+  std::vector<NodeGroupState> planned = groups;
+  for (const RemovalReport& r : report.removals) {
+    auto it = index.find(r.group);
+    if (r.outcome != "deleted" || it == index.end()) continue;
+    NodeGroupState& g = planned[it->second];
+    if (std::erase_if(g.nodes, [&](const GroupNode& n) { return n.name == r.node; }) > 0) {
+      --g.target_size;
+    }
+  }
+  bool scaled_up = ScaleUp(planned, pods, nodes, now, report);
   if (options_.scale_down_enabled && !scaled_up && !timeouts_acted) {
     ScaleDown(groups, pods, nodes, now, report);
   }
@@ -209,16 +230,25 @@ void ClusterAutoscaler::DeleteUnready(const ProvisioningTimeout& timeout,
     rr.node = node;
     rr.group = timeout.group;
     rr.cause = "provisioning_timeout";
+    // An instance that never registered has no Node to delete or to record an event on.
+    const bool instance = IsInstanceId(node);
+    const std::string why = instance ? "no Node registered within the provisioning time"
+                                     : "not Ready within the provisioning time";
     if (options_.dry_run) {
       rr.outcome = "dry_run";
-      rr.message = "would delete the node: not Ready within the provisioning time";
+      rr.message = std::string("would delete the ") + (instance ? "instance" : "node") + ": " + why;
     } else if (auto deleted = provider_.DeleteNodes(timeout.group, std::span(&node, 1));
                deleted.ok()) {
       rr.outcome = "deleted";
-      rr.message = "not Ready within the provisioning time";
-      events_.Record(NodeRef(node), kEventTypeWarning, "ScaleUpTimedOut",
-                     "node not Ready within the provisioning time; deleted by cluster autoscaler");
-      log_.Info("cluster autoscaler: deleted unready node " + node + " of " + timeout.group);
+      rr.message = why;
+      if (!instance) {
+        events_.Record(
+            NodeRef(node), kEventTypeWarning, "ScaleUpTimedOut",
+            "node not Ready within the provisioning time; deleted by cluster autoscaler");
+      }
+      log_.Info(std::string("cluster autoscaler: deleted ") +
+                (instance ? "unregistered instance " : "unready node ") + node + " of " +
+                timeout.group);
     } else {
       rr.outcome = "failed";
       rr.message = deleted.error();

@@ -65,7 +65,8 @@ struct ClusterAutoscalerOptions {
 // Counters are totals since the controller was built. main.cc exports them.
 struct NodeGroupMetrics {
   std::string group;
-  int current_size = 0;  // nodes the provider reports (registered Node objects of the group)
+  // The group's registered Node objects, and its instances without a Node yet.
+  int current_size = 0;
   int target_size = 0;
   int min_size = 0;
   int max_size = 0;
@@ -88,7 +89,7 @@ struct GroupReport {
   int min_size = 0;
   int max_size = 0;
   int target_size = 0;
-  int nodes = 0;  // registered nodes
+  int nodes = 0;  // registered nodes, and instances without a Node yet
   int ready = 0;
   bool in_backoff = false;
   bool has_template = false;

@@ -117,11 +117,15 @@ Result<std::vector<ProviderGroup>> ClusterApiProvider::Refresh() {
     groups.emplace(e.group.name, std::move(e));
   }
   std::map<std::string, std::string> node_group;
-  for (const auto& [name, g] : groups) {
+  for (auto& [name, g] : groups) {
     auto machines = ListMachines(g);
     if (!machines.ok()) return Error{machines.error()};
     for (const MachineRef& m : *machines) {
-      if (!m.node_name.empty()) node_group[m.node_name] = name;
+      if (m.node_name.empty()) {
+        if (!m.deleting) g.group.unregistered.push_back(m.InstanceId());
+      } else {
+        node_group[m.node_name] = name;
+      }
     }
   }
   groups_ = std::move(groups);
@@ -144,6 +148,7 @@ Result<std::vector<ClusterApiProvider::MachineRef>> ClusterApiProvider::ListMach
     const auto& meta = m.value("metadata", nlohmann::json::object());
     ref.namespace_name = meta.value("namespace", g.namespace_name);
     ref.name = meta.value("name", "");
+    ref.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
     const auto& status = m.value("status", nlohmann::json::object());
     if (status.is_object()) {
       const auto& node_ref = status.value("nodeRef", nlohmann::json::object());
@@ -211,10 +216,16 @@ Result<int> ClusterApiProvider::DeleteNodes(const std::string& group,
   for (const std::string& node : node_names) {
     const MachineRef* found = nullptr;
     for (const MachineRef& m : *machines) {
-      if (m.node_name == node) found = &m;
+      if (m.node_name == node || m.InstanceId() == node) found = &m;
     }
     if (found == nullptr) {
-      return Error{"clusterapi: node " + node + " belongs to no Machine of " + group};
+      return Error{"clusterapi: " + std::string(IsInstanceId(node) ? "instance " : "node ") + node +
+                   " belongs to no Machine of " + group};
+    }
+    // Lowering the replicas for a Machine already on its way out would take another with it.
+    if (found->deleting) {
+      return Error{"clusterapi: Machine " + found->namespace_name + "/" + found->name + " of " +
+                   node + " is being deleted already"};
     }
     doomed.push_back(found);
   }

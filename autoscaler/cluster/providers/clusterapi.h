@@ -7,9 +7,12 @@
 //    named "<namespace>/<name>".
 //  - The target size is the scale subresource's spec.replicas (GET/PATCH .../scale).
 //  - A node belongs to the group whose Machine (labelled cluster.x-k8s.io/deployment-name=<md>)
-//    has status.nodeRef.name == the node's name.
+//    has status.nodeRef.name == the node's name. A Machine without a nodeRef, and not being
+//    deleted, is an unregistered instance "machine/<namespace>/<name>"
+//    (ProviderGroup::unregistered).
 //  - DeleteNodes annotates each Machine with cluster.x-k8s.io/delete-machine (merge patch), then
 //    lowers spec.replicas by their number, so the MachineSet controller deletes exactly those.
+//    It takes node names and unregistered instance ids alike.
 //  - Scale-from-zero templates come from the MachineDeployment's capacity annotations
 //    (node_template.h, including our capacity.epc.dev/epc), merged under the configured template.
 //
@@ -69,6 +72,9 @@ class ClusterApiProvider final : public NodeGroupProvider {
     std::string namespace_name;
     std::string name;
     std::string node_name;  // status.nodeRef.name; empty before the node registers
+    bool deleting = false;  // metadata.deletionTimestamp is set: on its way out already
+    // How ProviderGroup::unregistered and DeleteNodes() name the Machine.
+    std::string InstanceId() const { return "machine/" + namespace_name + "/" + name; }
   };
   Result<const GroupEntry*> Find(const std::string& group);
   std::string MdPath(const GroupEntry& g) const;

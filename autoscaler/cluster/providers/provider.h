@@ -28,7 +28,16 @@ struct ProviderGroup {
   // What a new node looks like, when the provider knows (annotations, configuration). Without
   // one, the controller uses a ready node of the group as the template (as cluster-autoscaler).
   std::optional<Node> template_node;
+  // Instances of the group that no Node stands for yet (a Cluster API Machine without a
+  // nodeRef: still provisioning, or failed for good), by an id that DeleteNodes() takes in place
+  // of a node name. The controller counts them as nodes that are not Ready, so one that never
+  // registers times out and is deleted like a node that never turns Ready, and pods stop
+  // waiting for it (cluster-autoscaler deletes long-unregistered nodes the same way).
+  std::vector<std::string> unregistered;
 };
+
+// Unregistered instance ids contain a '/', which no Node name can: "machine/<ns>/<name>".
+inline bool IsInstanceId(std::string_view name) { return name.find('/') != std::string_view::npos; }
 
 class NodeGroupProvider {
  public:
@@ -41,8 +50,9 @@ class NodeGroupProvider {
   virtual Result<int> TargetSize(const std::string& group) = 0;
   // Raises the target size by `delta` (> 0); refuses to exceed max_size. Returns the new target.
   virtual Result<int> IncreaseSize(const std::string& group, int delta) = 0;
-  // Removes exactly these nodes (by Node name) and lowers the target by their number; refuses to
-  // go below min_size or to touch a node of another group. Returns the new target.
+  // Removes exactly these nodes (by Node name, or by the id of an unregistered instance) and
+  // lowers the target by their number; refuses to go below min_size or to touch a node of
+  // another group. Returns the new target.
   virtual Result<int> DeleteNodes(const std::string& group,
                                   std::span<const std::string> node_names) = 0;
   // Withdraws up to `delta` (> 0) instances the target asks for that were never created (a

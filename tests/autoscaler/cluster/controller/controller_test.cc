@@ -41,13 +41,18 @@ KwokGroupConfig ConfidentialGroup(const std::string& name, const std::string& ep
               .Build()};
 }
 
-// A cloud out of quota for one group: IncreaseSize raises its target, but no instance is ever
-// created. The group's instances are the kwok nodes it had before (`target` counts them and any
-// asked for beyond). The other groups are kwok's.
+// A cloud whose scale-ups of one group fail: IncreaseSize raises its target, and no instance
+// is ever created (out of quota), or, with kCreatedNeverRegistered, instances are created whose
+// Node never registers (a failed bootstrap: reported as unregistered, "machine/test/<n>"). The
+// group's instances are the kwok nodes it had before (`target` counts them and any asked for
+// beyond). The other groups are kwok's.
 class OutOfQuotaProvider final : public NodeGroupProvider {
  public:
-  OutOfQuotaProvider(std::unique_ptr<KwokProvider> kwok, std::string group, int target = 0)
-      : kwok_(std::move(kwok)), group_(std::move(group)), target_(target) {}
+  enum Failure { kNeverCreated, kCreatedNeverRegistered };
+
+  OutOfQuotaProvider(std::unique_ptr<KwokProvider> kwok, std::string group, int target = 0,
+                     Failure failure = kNeverCreated)
+      : kwok_(std::move(kwok)), group_(std::move(group)), target_(target), failure_(failure) {}
 
   std::string_view Name() const override { return "out-of-quota"; }
   Result<std::vector<ProviderGroup>> Refresh() override {
@@ -55,7 +60,9 @@ class OutOfQuotaProvider final : public NodeGroupProvider {
     if (!groups.ok()) return groups;
     std::vector<ProviderGroup> out = std::move(groups).value();
     for (ProviderGroup& g : out) {
-      if (g.name == group_) g.target_size = target_;
+      if (g.name != group_) continue;
+      g.target_size = target_;
+      g.unregistered = unregistered_;
     }
     return out;
   }
@@ -64,23 +71,41 @@ class OutOfQuotaProvider final : public NodeGroupProvider {
   }
   Result<int> IncreaseSize(const std::string& group, int delta) override {
     if (group != group_) return kwok_->IncreaseSize(group, delta);
+    for (int i = 0; i < delta && failure_ == kCreatedNeverRegistered; ++i) {
+      unregistered_.push_back("machine/test/" + group_ + "-" + std::to_string(created_++));
+    }
     target_ += delta;
     return target_;
   }
   Result<int> DeleteNodes(const std::string& group,
                           std::span<const std::string> node_names) override {
-    auto deleted = kwok_->DeleteNodes(group, node_names);
-    if (!deleted.ok() || group != group_) return deleted;
-    target_ -= static_cast<int>(node_names.size());
-    return target_;
+    if (group == group_) {
+      std::vector<std::string> nodes;
+      int instances = 0;
+      for (const std::string& name : node_names) {
+        if (std::erase(unregistered_, name) > 0) {
+          ++instances;
+        } else {
+          nodes.push_back(name);
+        }
+      }
+      target_ -= instances;
+      if (nodes.empty()) return target_;
+      auto deleted = kwok_->DeleteNodes(group, nodes);
+      if (!deleted.ok()) return deleted;
+      target_ -= static_cast<int>(nodes.size());
+      return target_;
+    }
+    return kwok_->DeleteNodes(group, node_names);
   }
   // Withdraws what was asked for beyond the instances that exist, never an instance.
   Result<int> DecreaseTargetSize(const std::string& group, int delta) override {
     if (group != group_) return kwok_->DecreaseTargetSize(group, delta);
-    auto existing = kwok_->TargetSize(group);  // kwok's target is its nodes
-    if (!existing.ok()) return existing;
-    if (delta <= 0 || target_ <= *existing) return Error{"nothing to withdraw"};
-    target_ = std::max(*existing, target_ - delta);
+    auto nodes = kwok_->TargetSize(group);  // kwok's target is its nodes
+    if (!nodes.ok()) return nodes;
+    const int existing = *nodes + static_cast<int>(unregistered_.size());
+    if (delta <= 0 || target_ <= existing) return Error{"nothing to withdraw"};
+    target_ = std::max(existing, target_ - delta);
     return target_;
   }
   std::optional<std::string> NodeGroupForNode(const Node& node) const override {
@@ -88,11 +113,15 @@ class OutOfQuotaProvider final : public NodeGroupProvider {
   }
 
   int target() const { return target_; }
+  const std::vector<std::string>& unregistered() const { return unregistered_; }
 
  private:
   std::unique_ptr<KwokProvider> kwok_;
   std::string group_;
   int target_;
+  Failure failure_;
+  int created_ = 0;
+  std::vector<std::string> unregistered_;
 };
 
 class ClusterControllerTest : public ::testing::Test {
@@ -198,6 +227,23 @@ class ClusterControllerTest : public ::testing::Test {
     SetPodStatus(name, {{"phase", "Running"},
                         {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
                                                     {{"type", "Ready"}, {"status", "True"}}})}});
+  }
+
+  // Groups "confidential", whose scale-ups fail as `failure` says, and "confidential-big", and
+  // a pending pod that fits either.
+  const OutOfQuotaProvider& FailingConfidentialCloud(uint64_t seed,
+                                                     OutOfQuotaProvider::Failure failure) {
+    KwokOptions ko;
+    ko.seed = seed;
+    ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
+    ko.groups.push_back(ConfidentialGroup("confidential-big", "256Mi"));
+    auto cloud = std::make_unique<OutOfQuotaProvider>(std::make_unique<KwokProvider>(client_, ko),
+                                                      "confidential", 0, failure);
+    const OutOfQuotaProvider& failing = *cloud;
+    provider_ = std::move(cloud);
+    CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
+    MarkUnschedulable("enclave");
+    return failing;
   }
 
   std::vector<std::string> NodeNames(const std::string& group) {
@@ -481,16 +527,7 @@ TEST_F(ClusterControllerTest, NodeNotReadyInTimeIsDeletedAndTheNextGroupTried) {
 // Instances the cloud never creates must not count as coming forever: at the provisioning
 // timeout they are withdrawn from the target, and the pod gets a node from the next group.
 TEST_F(ClusterControllerTest, InstancesNeverCreatedAreWithdrawnAndTheNextGroupTried) {
-  KwokOptions ko;
-  ko.seed = 3;
-  ko.groups.push_back(ConfidentialGroup("confidential", "128Mi"));
-  ko.groups.push_back(ConfidentialGroup("confidential-big", "256Mi"));
-  auto cloud = std::make_unique<OutOfQuotaProvider>(std::make_unique<KwokProvider>(client_, ko),
-                                                    "confidential");
-  const OutOfQuotaProvider& quota = *cloud;
-  provider_ = std::move(cloud);
-  CreatePod("enclave", {{"cpu", "500m"}, {"sgx.intel.com/epc", "64Mi"}});
-  MarkUnschedulable("enclave");
+  const OutOfQuotaProvider& quota = FailingConfidentialCloud(3, OutOfQuotaProvider::kNeverCreated);
   auto ca = Make({});
   SteadyTime t0{};
   Sync();
@@ -534,6 +571,58 @@ TEST_F(ClusterControllerTest, InstancesNeverCreatedAreWithdrawnAndTheNextGroupTr
   // Reported once: the next loops withdraw nothing more.
   Sync();
   EXPECT_TRUE(ca->Reconcile(t0 + std::chrono::minutes(17)).withdrawals.empty());
+}
+
+// An instance created whose Node never registers (a Cluster API Machine that failed to
+// bootstrap) counts as coming only for the provisioning time: then it is deleted like a node
+// that never turned Ready, and the pod gets a node from the next group.
+TEST_F(ClusterControllerTest, InstanceThatNeverRegistersIsDeletedAndTheNextGroupTried) {
+  const OutOfQuotaProvider& failing =
+      FailingConfidentialCloud(4, OutOfQuotaProvider::kCreatedNeverRegistered);
+  auto ca = Make({});
+  SteadyTime t0{};
+  Sync();
+  auto r1 = ca->Reconcile(t0);
+  ASSERT_TRUE(r1.scale_up_applied);
+  ASSERT_EQ(r1.scale_up->group, "confidential");
+  ASSERT_EQ(failing.unregistered(), std::vector<std::string>{"machine/test/confidential-0"});
+
+  // Within the provisioning time the pod counts on the instance; the group shows it.
+  Sync();
+  auto r2 = ca->Reconcile(t0 + std::chrono::minutes(10));
+  EXPECT_FALSE(r2.scale_up_applied);
+  EXPECT_TRUE(r2.removals.empty());
+  bool shown = false;
+  for (const auto& g : r2.groups) {
+    if (g.group != "confidential") continue;
+    EXPECT_EQ(g.target_size, 1);
+    EXPECT_EQ(g.nodes, 1);
+    EXPECT_EQ(g.ready, 0);
+    shown = true;
+  }
+  EXPECT_TRUE(shown);
+
+  // The scale-up times out, and its instance with it.
+  auto r3 = ca->Reconcile(t0 + std::chrono::minutes(16));
+  ASSERT_EQ(r3.timeouts.size(), 1u);
+  EXPECT_EQ(r3.timeouts[0].unready_nodes, std::vector<std::string>{"machine/test/confidential-0"});
+  EXPECT_EQ(r3.timeouts[0].missing_nodes, 0);
+  EXPECT_TRUE(r3.withdrawals.empty());
+  ASSERT_EQ(r3.removals.size(), 1u);
+  EXPECT_EQ(r3.removals[0].node, "machine/test/confidential-0");
+  EXPECT_EQ(r3.removals[0].outcome, "deleted") << r3.removals[0].message;
+  EXPECT_NE(r3.removals[0].message.find("no Node registered"), std::string::npos);
+  EXPECT_TRUE(failing.unregistered().empty());
+  EXPECT_EQ(failing.target(), 0);
+  ASSERT_TRUE(r3.scale_up.has_value());
+  ASSERT_TRUE(r3.scale_up_applied) << r3.scale_up->message;
+  EXPECT_EQ(r3.scale_up->group, "confidential-big");
+  EXPECT_EQ(NodeNames("confidential-big").size(), 1u);
+  // No event names a Node that does not exist.
+  json events = Must(client_->Get("/api/v1/events"));
+  for (const auto& e : events["items"]) {
+    EXPECT_NE(e["involvedObject"].value("name", ""), "machine/test/confidential-0") << e.dump();
+  }
 }
 
 // One timeout with a node that never got Ready and an instance never created: the node is

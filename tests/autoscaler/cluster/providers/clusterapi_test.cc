@@ -1,5 +1,6 @@
 #include "autoscaler/cluster/providers/clusterapi.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,74 @@ TEST_F(ClusterApiTest, MapsNodesAndDeletesAnnotatedMachinesThenScalesDown) {
   EXPECT_FALSE(p.DeleteNodes("capi/general", two).ok());
   std::vector<std::string> foreign = {"elsewhere"};
   EXPECT_FALSE(p.DeleteNodes("capi/general", foreign).ok());
+}
+
+// A Machine without a nodeRef is an unregistered instance: listed by id, and deleted by it as a
+// node is (annotated, then spec.replicas lowered), so a Machine that never bootstraps does not
+// stay in the target for good.
+TEST_F(ClusterApiTest, MachinesWithoutANodeAreUnregisteredInstancesDeletedById) {
+  AddMd("general", 3, Sizes(0, 5));
+  AddMachine("general", "general-m1", "node-a");
+  AddMachine("general", "general-m2", "");
+  AddMachine("general", "general-m3", "");
+  ClusterApiProvider p(client_, {});
+  auto groups = p.Refresh();
+  ASSERT_TRUE(groups.ok()) << groups.error();
+  ASSERT_EQ(groups->size(), 1u);
+  std::vector<std::string> ids = (*groups)[0].unregistered;
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"machine/capi/general-m2", "machine/capi/general-m3"}));
+  for (const std::string& id : ids) EXPECT_TRUE(IsInstanceId(id)) << id;
+  EXPECT_FALSE(IsInstanceId("node-a"));
+
+  std::vector<std::string> doomed = {"machine/capi/general-m3"};
+  auto t = p.DeleteNodes("capi/general", doomed);
+  ASSERT_TRUE(t.ok()) << t.error();
+  EXPECT_EQ(*t, 2);
+  EXPECT_EQ(Replicas("general"), 2);
+  json m3 = Must(client_->Get(std::string(kMachines) + "/general-m3"));
+  EXPECT_TRUE(m3["metadata"]["annotations"].contains(std::string(kCapiDeleteMachineAnnotation)));
+  json m2 = Must(client_->Get(std::string(kMachines) + "/general-m2"));
+  EXPECT_FALSE(m2["metadata"].contains("annotations") &&
+               m2["metadata"]["annotations"].contains(std::string(kCapiDeleteMachineAnnotation)));
+  // A Machine that is not there, by id.
+  std::vector<std::string> unknown = {"machine/capi/general-m9"};
+  auto none = p.DeleteNodes("capi/general", unknown);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().find("instance machine/capi/general-m9 belongs to no Machine"),
+            std::string::npos)
+      << none.error();
+  // A Machine being deleted is on its way out: not an instance to time out, nor to delete again.
+  json held = {{"apiVersion", "cluster.x-k8s.io/v1beta1"},
+               {"kind", "Machine"},
+               {"metadata",
+                {{"name", "general-m4"},
+                 {"namespace", "capi"},
+                 {"finalizers", {"test/hold"}},
+                 {"labels", {{"cluster.x-k8s.io/deployment-name", "general"}}}}},
+               {"spec", {{"clusterName", "c1"}, {"bootstrap", json::object()}}}};
+  Must(client_->Post(kMachines, held.dump()));
+  Must(client_->Delete(std::string(kMachines) + "/general-m4"));
+  groups = p.Refresh();
+  ASSERT_TRUE(groups.ok()) << groups.error();
+  ids = (*groups)[0].unregistered;
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"machine/capi/general-m2", "machine/capi/general-m3"}));
+  std::vector<std::string> leaving = {"machine/capi/general-m4"};
+  auto again = p.DeleteNodes("capi/general", leaving);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("being deleted already"), std::string::npos) << again.error();
+  EXPECT_EQ(Replicas("general"), 2);
+  // Once its Node registers, a Machine is a node again, not an instance.
+  json m2_status = Must(client_->Get(std::string(kMachines) + "/general-m2"));
+  m2_status["status"] = {{"nodeRef", {{"kind", "Node"}, {"name", "node-b"}}}};
+  Must(client_->Put(std::string(kMachines) + "/general-m2/status", m2_status.dump()));
+  groups = p.Refresh();
+  ASSERT_TRUE(groups.ok()) << groups.error();
+  EXPECT_EQ((*groups)[0].unregistered, std::vector<std::string>{"machine/capi/general-m3"});
+  Node b;
+  b.name = "node-b";
+  EXPECT_EQ(p.NodeGroupForNode(b).value_or(""), "capi/general");
 }
 
 // Withdrawing never-created instances lowers spec.replicas to no fewer than the Machines, so
