@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -858,8 +859,15 @@ std::optional<ExtenderArgs> DecodeFullModeArgsInHalves(RequestBuffer& body,
     // Declared after the edits: joined before they are undone.
     std::jthread helper;
     try {
-      helper = std::jthread(
-          [&] { rest = DecodeNodeArray(Part(body, next + 1, *items_end + 1), projection); });
+      helper = std::jthread([&] {
+        // An exception must not end the process from this thread: out of memory here is the
+        // one-pass decoder's to meet, on the request's thread.
+        try {
+          rest = DecodeNodeArray(Part(body, next + 1, *items_end + 1), projection);
+        } catch (const std::exception& e) {
+          rest = Error{e.what()};
+        }
+      });
     } catch (const std::system_error&) {
       return std::nullopt;  // no thread to be had: the caller decodes in one pass
     }

@@ -143,6 +143,21 @@ TEST(Server, FilterFullModeOfThousandsOfNodes) {
   EXPECT_NE(j["FailedAndUnresolvableNodes"]["node-1798"].get<std::string>().find("exceeds"),
             std::string::npos);
   EXPECT_TRUE(j["FailedAndUnresolvableNodes"].contains("node-1799"));
+
+  // A smaller body next is read into the storage the first one left (RequestBufferPool), and
+  // answered as itself.
+  const std::vector<std::string> first_600(nodes.begin(), nodes.begin() + 600);
+  const std::string smaller =
+      testing::GoFullModeArgs(testing::Compact(PodJson(EpcPod("p", "u1", "10"))), first_600);
+  ASSERT_GE(smaller.size(), size_t{1} << 20);
+  auto again = cli.Post("/filter", smaller, kJson);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->status, 200) << again->body.substr(0, 500);
+  json k = ParseBody(again);
+  ASSERT_EQ(k["Nodes"]["items"].size(), 200u);
+  EXPECT_EQ(k["FailedAndUnresolvableNodes"].size(), 400u);
+  EXPECT_FALSE(k["FailedAndUnresolvableNodes"].contains("node-1799"));
+  EXPECT_EQ(k["Nodes"]["items"][199]["metadata"]["name"], "node-597");
 }
 
 TEST(Server, FilterNamesModeAndPrioritizeUseTheStore) {
