@@ -209,11 +209,12 @@ ClusterReconcileReport ClusterAutoscaler::Reconcile(SteadyTime now) {
     NodeGroupMetrics m = GroupMetrics(g.spec.name);
     m.current_size = static_cast<int>(g.nodes.size());
     m.target_size = g.target_size;
-    if (report.scale_up_applied && report.scale_up && report.scale_up->group == g.spec.name) {
-      m.target_size = report.scale_up->target_size;
-    }
     for (const RemovalReport& r : report.removals) {
       if (r.group == g.spec.name && r.outcome == "deleted") --m.target_size;
+    }
+    // A scale-up's target was planned after this loop's deletions (as the report shows it).
+    if (report.scale_up_applied && report.scale_up && report.scale_up->group == g.spec.name) {
+      m.target_size = report.scale_up->target_size;
     }
     m.min_size = g.spec.min_size;
     m.max_size = g.spec.max_size;
