@@ -255,14 +255,6 @@ void ReadBool(od::value& v, Ctx& ctx, const Path& path, bool& out) {
   out = b;
 }
 
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Returns false when null (target untouched) or on error (recorded).
 bool ReadInt64(od::value& v, Ctx& ctx, const Path& path, int64_t& out) {
   int64_t n = 0;
@@ -273,13 +265,15 @@ bool ReadInt64(od::value& v, Ctx& ctx, const Path& path, int64_t& out) {
   }
   if (code == simdjson::NUMBER_ERROR || code == simdjson::NUMBER_OUT_OF_RANGE) {
     // A number, but not an int64: 1.5, 1e3, 99999999999999999999.
-    ctx.Fail(path, "expected an integer, got " + std::string(TrimRight(v.raw_json_token())));
+    ctx.Fail(path,
+             "expected an integer, got " + std::string(TrimJsonSpaceRight(v.raw_json_token())));
     return false;
   }
   if (code == simdjson::INCORRECT_TYPE) {
     od::json_type type;
     if (v.type().get(type) == simdjson::SUCCESS && type == od::json_type::number) {
-      ctx.Fail(path, "expected an integer, got " + std::string(TrimRight(v.raw_json_token())));
+      ctx.Fail(path,
+               "expected an integer, got " + std::string(TrimJsonSpaceRight(v.raw_json_token())));
       return false;
     }
   }
@@ -360,7 +354,7 @@ void ReadQuantities(od::value& v, Ctx& ctx, const Path& path, ResourceQuantities
         ctx.Fail(qpath, std::string("expected a quantity (string or number), got ") + TypeName(qv));
         return;
       }
-      text = TrimRight(qv.raw_json_token());
+      text = TrimJsonSpaceRight(qv.raw_json_token());
       if (!IsJsonNumber(text)) {
         ctx.JsonError(qpath, simdjson::NUMBER_ERROR);
         return;

@@ -52,6 +52,16 @@ struct NodeProjection {
 NodeDecodeResult DecodeNode(simdjson::ondemand::value value, const NodeProjection& projection);
 Result<Pod> DecodePod(simdjson::ondemand::value value);
 
+// JSON's whitespace (RFC 8259): space, tab, line feed, carriage return.
+constexpr bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// `text` without the JSON whitespace at its end: simdjson's raw_json_token() keeps whatever
+// follows a token up to the next one.
+inline std::string_view TrimJsonSpaceRight(std::string_view text) {
+  while (!text.empty() && IsJsonSpace(text.back())) text.remove_suffix(1);
+  return text;
+}
+
 // Conveniences for a whole small document (copied into a padded buffer).
 NodeDecodeResult ParseNodeJson(std::string_view json);
 Result<Pod> ParsePodJson(std::string_view json);

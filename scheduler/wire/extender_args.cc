@@ -197,18 +197,10 @@ std::string Quote(std::string_view name) {
   return out;
 }
 
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Starts a document whose root must be an object.
 Result<od::object> RootObject(od::parser& parser, simdjson::padded_string_view body,
                               od::document& doc) {
-  if (TrimRight(std::string_view(body)).empty())
+  if (TrimJsonSpaceRight(std::string_view(body)).empty())
     return Error{"request body is empty; expected a JSON object"};
   if (auto e = parser.iterate(body).get(doc)) return Error{NotJson(e)};
   od::json_type type;
@@ -329,7 +321,7 @@ Result<WireNode> DecodeNodeItem(od::value& item, size_t index, const NodeProject
   }
   const char* end = nullptr;
   if (auto e = item.current_location().get(end)) return Error{NotJson(e)};
-  node.raw = TrimRight(std::string_view(begin, static_cast<size_t>(end - begin)));
+  node.raw = TrimJsonSpaceRight(std::string_view(begin, static_cast<size_t>(end - begin)));
   // The decoder reads every object it enters to its end, so the text is the whole object.
   if (node.raw.size() < 2 || node.raw.front() != '{' || node.raw.back() != '}') {
     return Error{"request body is not JSON: Nodes.items[" + std::to_string(index) +
@@ -391,7 +383,7 @@ Result<bool> DecodeNodeNames(od::value& v, ExtenderArgs& args) {
     // structural, so a string's text cannot run into the next string). When the text between
     // the quotes is plain it is the name (nothing to unescape): taken as it is, neither copied
     // nor compared; the array iterator skips the unread value.
-    const std::string_view quoted = TrimRight(elem.raw_json_token());
+    const std::string_view quoted = TrimJsonSpaceRight(elem.raw_json_token());
     if (quoted.size() >= 2 && quoted.front() == '"' && quoted.back() == '"') {
       const std::string_view text = quoted.substr(1, quoted.size() - 2);
       if (json_text::AllPlain(text)) {
@@ -597,7 +589,7 @@ class NamesModeScanner {
 
  private:
   void SkipWhitespace() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    while (p_ < end_ && IsJsonSpace(*p_)) ++p_;
   }
   bool Eat(char c) {
     SkipWhitespace();
@@ -727,8 +719,6 @@ Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
 
 namespace {
 
-bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
 // Reads a body backwards from its end, token by token, over the few tokens that may follow
 // Nodes.items.
 class BackwardReader {
@@ -736,7 +726,7 @@ class BackwardReader {
   explicit BackwardReader(std::string_view text) : text_(text), end_(text.size()) {}
 
   bool Take(std::string_view token) {
-    while (end_ > 0 && IsJsonSpace(text_[end_ - 1])) --end_;
+    end_ = TrimJsonSpaceRight(text_.substr(0, end_)).size();
     if (end_ < token.size() || text_.substr(end_ - token.size(), token.size()) != token)
       return false;
     end_ -= token.size();
