@@ -330,6 +330,21 @@ Result<WireNode> DecodeNodeItem(od::value& item, size_t index, const NodeProject
   return node;
 }
 
+// Decodes every element of an array of v1.Node objects (DecodeNodeItem) onto the end of
+// `nodes`. An error ends it.
+Result<bool> AppendNodeItems(od::array& items, const NodeProjection& projection,
+                             std::vector<WireNode>& nodes) {
+  size_t index = 0;
+  for (auto item_result : items) {
+    od::value item;
+    if (auto e = std::move(item_result).get(item)) return Error{NotJson(e)};
+    Result<WireNode> node = DecodeNodeItem(item, index++, projection);
+    if (!node) return Error{node.error()};
+    nodes.push_back(std::move(node).value());
+  }
+  return true;
+}
+
 Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v,
                                                             const NodeProjection& projection) {
   auto null = IsNull(v);
@@ -352,15 +367,7 @@ Result<std::optional<std::vector<WireNode>>> DecodeNodeList(od::value& v,
     od::array items;
     if (auto e = items_value.get_array().get(items))
       return Bad(e, "\"Nodes.items\" must be an array");
-    size_t index = 0;
-    for (auto item_result : items) {
-      od::value item;
-      if (auto e = std::move(item_result).get(item)) return Error{NotJson(e)};
-      Result<WireNode> node = DecodeNodeItem(item, index, projection);
-      if (!node) return Error{node.error()};
-      nodes.push_back(std::move(node).value());
-      ++index;
-    }
+    if (Result<bool> r = AppendNodeItems(items, projection, nodes); !r) return Error{r.error()};
   }
   return std::optional<std::vector<WireNode>>(std::move(nodes));
 }
@@ -804,14 +811,7 @@ Result<std::vector<WireNode>> DecodeNodeArray(simdjson::padded_string_view text,
   od::array items;
   if (auto e = doc.get_array().get(items)) return Bad(e, "expected an array of nodes");
   std::vector<WireNode> nodes;
-  size_t index = 0;
-  for (auto item_result : items) {
-    od::value item;
-    if (auto e = std::move(item_result).get(item)) return Error{NotJson(e)};
-    Result<WireNode> node = DecodeNodeItem(item, index++, projection);
-    if (!node) return Error{node.error()};
-    nodes.push_back(std::move(node).value());
-  }
+  if (Result<bool> r = AppendNodeItems(items, projection, nodes); !r) return Error{r.error()};
   if (Result<bool> end = CheckEnd(doc); !end) return Error{end.error()};
   return nodes;
 }
