@@ -1,5 +1,6 @@
 #include "common/model/quantity.h"
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -188,9 +189,10 @@ int64_t ScaleAwayFromZero(__int128 nano, __int128 divisor) {
 namespace {
 
 // The forms nodes and pods almost always carry ("168", "64Mi", "7820m", "129886128Ki"): up to
-// 15 digits and no sign, fraction or exponent, with one of the suffixes below. Their value,
-// D * 10^(9 + exp10) * 2^shift nano-units, stays under 2^50 * 10^18 * 2^40 < 2^127, so it needs
-// no range checks. Anything else is nullopt, for the whole grammar.
+// 15 digits and no sign or fraction, with a suffix worth at most 10^9 or 2^40 and at least
+// 10^-9 (so no rounding). Their value, D * 10^(9 + exp10) * 2^shift nano-units, stays under
+// 2^50 * 10^18 * 2^40 < 2^127, so it needs no range checks. Anything else is nullopt, for the
+// whole grammar.
 std::optional<__int128> SimpleNano(std::string_view text) {
   size_t n = 0;
   uint64_t digits = 0;
@@ -199,26 +201,19 @@ std::optional<__int128> SimpleNano(std::string_view text) {
     ++n;
   }
   if (n == 0 || n > 15) return std::nullopt;
-  const std::string_view suffix = text.substr(n);
-  __int128 scale;
-  if (suffix.empty()) {
-    scale = 1'000'000'000;
-  } else if (suffix == "m") {
-    scale = 1'000'000;
-  } else if (suffix == "k") {
-    scale = 1'000'000'000'000;
-  } else if (suffix == "M") {
-    scale = 1'000'000'000'000'000;
-  } else if (suffix == "G") {
-    scale = static_cast<__int128>(1'000'000'000'000'000'000);
-  } else if (suffix.size() == 2 && suffix[1] == 'i') {
-    static constexpr std::string_view kBinary = "KMGT";
-    const size_t at = kBinary.find(suffix[0]);
-    if (at == std::string_view::npos) return std::nullopt;
-    scale = static_cast<__int128>(1'000'000'000) << (10 * (at + 1));
-  } else {
+  const Suffix suffix = InterpretSuffix(text.substr(n));
+  if (!suffix.ok || suffix.exponent_out_of_range || suffix.exp10 < -9 || suffix.exp10 > 9 ||
+      suffix.binary_shift > 40) {
     return std::nullopt;
   }
+  // 10^0 .. 10^18.
+  static constexpr std::array<uint64_t, 19> kPow10 = [] {
+    std::array<uint64_t, 19> p{};
+    p[0] = 1;
+    for (size_t i = 1; i < p.size(); ++i) p[i] = p[i - 1] * 10;
+    return p;
+  }();
+  const __int128 scale = static_cast<__int128>(kPow10[9 + suffix.exp10]) << suffix.binary_shift;
   return static_cast<__int128>(digits) * scale;
 }
 

@@ -295,8 +295,10 @@ TEST(QuantityTest, CommonFormsAgreeWithTheWholeGrammar) {
                                             "999999999999999",
                                             "1000000000000000",
                                             "9999999999999999"};
-  const std::vector<std::string> suffixes = {"",   "m",  "k",  "M", "G",  "Ki",
-                                             "Mi", "Gi", "Ti", "T", "Pi", "n"};
+  // Those the short path takes, and some it leaves to the whole grammar.
+  const std::vector<std::string> suffixes = {"",   "m",   "k",    "M",   "G",   "Ki", "Mi",
+                                             "Gi", "Ti",  "T",    "Pi",  "n",   "u",  "e3",
+                                             "E9", "e-9", "e-10", "e10", "e+2", "Ei"};
   size_t parsed = 0, out_of_range = 0;
   for (const std::string& number : numbers) {
     for (const std::string& suffix : suffixes) {
