@@ -82,15 +82,22 @@ Resources ToResources(const ResourceQuantities& list, const EpcResources& epc) {
       r.ephemeral_storage = quantity.Value();
     } else if (name == "pods") {
       r.pods = quantity.Value();
-    } else {
-      int64_t value = quantity.Value();
-      if (value != 0) r.scalar[name] = value;
-      if (const EpcResource* e = epc.Find(name)) {
-        r.epc_bytes = SaturatingAdd(r.epc_bytes, EpcResources::ToBytes(*e, value));
-      }
+    } else if (int64_t value = quantity.Value(); value != 0) {
+      r.scalar[name] = value;
     }
   }
+  r.epc_bytes = EpcBytes(list, epc);
   return r;
+}
+
+int64_t EpcBytes(const ResourceQuantities& list, const EpcResources& epc) {
+  int64_t bytes = 0;
+  for (const auto& [name, quantity] : list) {
+    if (const EpcResource* e = epc.Find(name)) {
+      bytes = SaturatingAdd(bytes, EpcResources::ToBytes(*e, quantity));
+    }
+  }
+  return bytes;
 }
 
 }  // namespace epc

@@ -55,5 +55,8 @@ struct Resources {
 
 // Converts a ResourceList. cpu uses MilliValue(), everything else Value() (rounded up).
 Resources ToResources(const ResourceQuantities& list, const EpcResources& epc);
+// ToResources(list, epc).epc_bytes, without building the rest (a node's capacity is read for
+// its EPC alone).
+int64_t EpcBytes(const ResourceQuantities& list, const EpcResources& epc);
 
 }  // namespace epc

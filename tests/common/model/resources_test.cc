@@ -76,6 +76,24 @@ TEST(ResourcesTest, ToResourcesCountsEpcInBytes) {
   EXPECT_EQ(huge.epc_bytes, kInt64Max);
 }
 
+// EpcBytes is ToResources' EPC figure, built alone.
+TEST(ResourcesTest, EpcBytesIsToResourcesEpcBytes) {
+  const EpcResources epc;
+  const EpcResources custom({{"example.com/epc", EpcUnit::kMiB}});
+  for (const ResourceQuantities& list :
+       {List({}), List({{"cpu", "8"}, {"memory", "64Gi"}}), List({{"sgx.intel.com/epc", "64Mi"}}),
+        List({{"sgx.intel.com/epc", "0.5"}, {"cpu", "1"}}),
+        List({{"kubernetes.azure.com/sgx_epc_mem_in_MiB", "10"}, {"sgx.intel.com/epc", "1Mi"}}),
+        List({{"kubernetes.azure.com/sgx_epc_mem_in_MiB", "1e18"}, {"sgx.intel.com/epc", "8Ei"}}),
+        List({{"example.com/epc", "3"}, {"sgx.intel.com/epc", "1Mi"}})}) {
+    EXPECT_EQ(EpcBytes(list, epc), ToResources(list, epc).epc_bytes);
+    EXPECT_EQ(EpcBytes(list, custom), ToResources(list, custom).epc_bytes);
+  }
+  EXPECT_EQ(EpcBytes(List({{"sgx.intel.com/epc", "0.5"}}), epc), 1);  // rounded up, as Value()
+  EXPECT_EQ(EpcBytes(List({{"example.com/epc", "3"}, {"sgx.intel.com/epc", "1Mi"}}), custom),
+            3 * kMiB);
+}
+
 TEST(ResourcesTest, ZeroScalarsAreNotStored) {
   Resources r =
       ToResources(List({{"example.com/x", "0"}, {"sgx.intel.com/epc", "0"}}), EpcResources());
