@@ -220,15 +220,33 @@ PodInfo MakePodInfo(const Pod& pod, const EpcResources& epc) {
   return PodInfo{&pod, PodRequests(pod, epc)};
 }
 
+namespace {
+
+PoolMembership PoolOf(const Node& node, const PoolClassifier& pools, int64_t epc_capacity_bytes,
+                      int64_t epc_allocatable_bytes) {
+  // A node that reports only allocatable (a template, a trimmed fixture) still counts as SGX.
+  return pools.Classify(node.labels, std::max(epc_capacity_bytes, epc_allocatable_bytes));
+}
+
+}  // namespace
+
 NodeInfo MakeNodeInfo(const Node& node, const EpcResources& epc, const PoolClassifier& pools) {
   NodeInfo info;
   info.node = &node;
   info.allocatable = ToResources(node.allocatable, epc);
-  info.epc_capacity_bytes = ToResources(node.capacity, epc).epc_bytes;
-  // A node that reports only allocatable (a template, a trimmed fixture) still counts as SGX.
-  const int64_t epc_seen = std::max(info.epc_capacity_bytes, info.allocatable.epc_bytes);
-  info.pool = pools.Classify(node.labels, epc_seen);
+  info.epc_capacity_bytes = EpcBytes(node.capacity, epc);
+  info.pool = PoolOf(node, pools, info.epc_capacity_bytes, info.allocatable.epc_bytes);
   return info;
+}
+
+EpcFitKey MakeEpcFitKey(const Node& node, const EpcResources& epc, const PoolClassifier& pools,
+                        int64_t epc_requested_bytes) {
+  EpcFitKey key;
+  key.epc_allocatable_bytes = EpcBytes(node.allocatable, epc);
+  key.epc_requested_bytes = epc_requested_bytes;
+  key.confidential =
+      PoolOf(node, pools, EpcBytes(node.capacity, epc), key.epc_allocatable_bytes).confidential;
+  return key;
 }
 
 Verdict FitResult::verdict() const {

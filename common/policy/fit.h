@@ -105,6 +105,11 @@ struct EpcFitKey {
 };
 // The node's EpcFitKey fields, whatever the checks (Predicate::Score reads exactly these).
 EpcFitKey EpcFitKeyOf(const NodeInfo& node);
+// EpcFitKeyOf(MakeNodeInfo(node, epc, pools)) with `epc_requested_bytes` requested, without
+// building the rest of the NodeInfo: for a caller keying thousands of nodes it has as objects
+// (an extender's full-mode request).
+EpcFitKey MakeEpcFitKey(const Node& node, const EpcResources& epc, const PoolClassifier& pools,
+                        int64_t epc_requested_bytes);
 // Sets the key's fields of `node` (the inverse of EpcFitKeyOf). On a default NodeInfo this
 // makes the node Predicate::Fits(pod, key) and Score(pod, key) run on; a caller asking about
 // thousands of keys reuses one such node instead of building one per key.

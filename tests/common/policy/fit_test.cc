@@ -430,6 +430,33 @@ TEST_F(FitTest, KeyedFitsAndScoreMatchTheNodes) {
   }
 }
 
+TEST_F(FitTest, MakeEpcFitKeyIsTheKeyOfMakeNodeInfo) {
+  // EPC in capacity alone, in a general pool.
+  Node capacity_only = NodeBuilder("f").Label("agentpool", "general").Build();
+  capacity_only.capacity[std::string(kIntelEpc)] = testing::Q("64Mi");
+  const std::vector<Node> nodes = {
+      AzureSgxNode("a"),
+      IntelSgxNode("b"),
+      GeneralNode("c"),
+      NodeBuilder("d").Build(),                              // no pool, no EPC
+      NodeBuilder("e").Allocatable(kAzureEpc, "8").Build(),  // EPC without a pool
+      capacity_only,
+      NodeBuilder("g").Label("agentpool", "sgxpool").Build(),  // pool without EPC
+  };
+  for (const Node& node : nodes) {
+    for (int64_t requested : {int64_t{0}, int64_t{5} << 20}) {
+      Resources used;
+      used.epc_bytes = requested;
+      const NodeInfo info = Info(node, used);
+      EXPECT_EQ(MakeEpcFitKey(node, epc_, pools_, requested), EpcFitKeyOf(info)) << node.name;
+    }
+  }
+  // Capacity alone makes a general-pool node confidential; the pool alone makes one too.
+  EXPECT_TRUE(MakeEpcFitKey(nodes[5], epc_, pools_, 0).confidential);
+  EXPECT_TRUE(MakeEpcFitKey(nodes[6], epc_, pools_, 0).confidential);
+  EXPECT_FALSE(MakeEpcFitKey(nodes[2], epc_, pools_, 0).confidential);
+}
+
 TEST_F(FitTest, KeyedFitsNeedsTheExtendersChecks) {
   const PodInfo pod = MakePodInfo(PodBuilder("p").Request(kAzureEpc, "4").Build(), epc_);
   const EpcFitKey key = EpcFitKeyOf(Info(AzureSgxNode("a")));
