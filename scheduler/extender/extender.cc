@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -27,13 +28,44 @@ std::vector<std::string_view> RequestNodeNames(const std::vector<WireNode>& node
   return names;
 }
 
-// NodeInfo for a node the request brought, with what the snapshot has bound to it.
-NodeInfo InfoForRequestNode(const Node& node, const ClusterStore& store,
-                            const ClusterSnapshot& snapshot) {
-  NodeInfo info = MakeNodeInfo(node, store.epc(), store.pools());
-  if (const NodeUse* use = snapshot.UseOf(node.name)) info.requested = use->requested;
-  return info;
-}
+// A node a full-mode request brought, as the checks read it: its allocatable EPC, capacity and
+// pool from the object in the request, and what the pods bound to it request from the snapshot.
+// The EpcFitKey is made at once, since the extender's keyed checks and its score read nothing
+// else; the NodeInfo, with every resource of the node and of its pods, only when info() is
+// called, which with keyed checks is once per distinct key.
+class RequestNode {
+ public:
+  // `indexed`: the snapshot's index entry for the node's name, or nullptr when the snapshot
+  // has no object for it (pods may still be bound to that name: UseOf finds them).
+  RequestNode(const Node& node, const IndexedNode* indexed, const ClusterStore& store,
+              const ClusterSnapshot& snapshot)
+      : node_(node), store_(store), snapshot_(snapshot) {
+    int64_t requested = 0;
+    if (indexed != nullptr) {
+      // The index keeps beside each node its pods' requested EPC, which is UseOf's.
+      requested = indexed->epc.epc_requested_bytes;
+    } else if (const NodeUse* use = snapshot.UseOf(node.name)) {
+      requested = use->requested.epc_bytes;
+    }
+    key_ = MakeEpcFitKey(node, store.epc(), store.pools(), requested);
+  }
+
+  const EpcFitKey& key() const { return key_; }
+  const NodeInfo& info() {
+    if (!info_) {
+      info_ = MakeNodeInfo(node_, store_.epc(), store_.pools());
+      if (const NodeUse* use = snapshot_.UseOf(node_.name)) info_->requested = use->requested;
+    }
+    return *info_;
+  }
+
+ private:
+  const Node& node_;
+  const ClusterStore& store_;
+  const ClusterSnapshot& snapshot_;
+  EpcFitKey key_;
+  std::optional<NodeInfo> info_;
+};
 
 // The index of `reason` in out.rejections, added with no nodes if new.
 size_t RejectionIndex(FilterOutcome& out, std::string_view reason) {
@@ -135,9 +167,12 @@ class NodeFilter {
   NodeFilter(const Predicate& predicate, const PodInfo& pod, FilterOutcome& out)
       : predicate_(predicate), pod_(pod), out_(out), keyed_(predicate.Keyed()) {}
 
-  bool Fits(const NodeInfo& info, const EpcFitKey& key, int64_t held, std::string_view name) {
+  // info_of() gives the node's NodeInfo: asked for only when the checks are not keyed or the
+  // node's key is first rejected.
+  template <typename InfoOf>
+  bool Fits(InfoOf&& info_of, const EpcFitKey& key, int64_t held, std::string_view name) {
     if (!keyed_) {
-      return WithHeld(info, held, [&](const NodeInfo& n) {
+      return WithHeld(info_of(), held, [&](const NodeInfo& n) {
         if (predicate_.Fits(pod_, n)) return true;
         AddRejection(out_, name, Rejection(predicate_, pod_, n, out_));
         return false;
@@ -148,7 +183,7 @@ class NodeFilter {
       NodeVerdict v;
       v.fits = predicate_.Fits(pod_, AssignEpcFitKey(keyed_node_, key));
       if (!v.fits) {
-        v = WithHeld(info, held,
+        v = WithHeld(info_of(), held,
                      [&](const NodeInfo& n) { return Rejection(predicate_, pod_, n, out_); });
       }
       verdict = &verdicts_.Put(key, v);
@@ -273,7 +308,8 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
                      out.answer.Keep(UnknownNodeMessage(name)));
         return;
       }
-      if (!filter.Fits(*node->info, WithHeldKey(node->epc, held[i]), held[i], name)) return;
+      const auto info_of = [&]() -> const NodeInfo& { return *node->info; };
+      if (!filter.Fits(info_of, WithHeldKey(node->epc, held[i]), held[i], name)) return;
       out.answer.passing_node_names.push_back(name);
       if (pod.wants_epc()) passing_hashes.push_back(hashes[i]);
     });
@@ -285,10 +321,13 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
 
   const auto& nodes = *args.nodes;
   out.answer.passing_nodes_json.reserve(nodes.size());
-  const std::vector<uint64_t> hashes = HashNames(RequestNodeNames(nodes));
+  const std::vector<std::string_view> names = RequestNodeNames(nodes);
+  const std::vector<uint64_t> hashes = HashNames(names);
   const std::vector<int64_t> held = HeldByOthers(hashes, uid);
   std::vector<uint64_t> passing_hashes;  // where this pod's EPC gets held
-  for (size_t i = 0; i < nodes.size(); ++i) {
+  // The snapshot's entries for the names are looked up in one overlapped batch, as in names
+  // mode.
+  snapshot->ForEachNode(names, hashes, [&](size_t i, const IndexedNode* indexed) {
     const WireNode& node = nodes[i];
     if (!node.decoded.error.empty()) {
       const std::string_view key = node.decoded.node.name.empty()
@@ -296,15 +335,15 @@ FilterOutcome Extender::Filter(const ExtenderArgs& args) {
                                        : std::string_view(node.decoded.node.name);
       AddRejection(out, key, kReasonInvalidNode, false,
                    out.answer.Keep("cannot decode node: " + node.decoded.error));
-      continue;
+      return;
     }
-    const std::string& name = node.decoded.node.name;
-    const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    if (filter.Fits(info, WithHeldKey(EpcFitKeyOf(info), held[i]), held[i], name)) {
+    RequestNode request_node(node.decoded.node, indexed, store_, *snapshot);
+    const auto info_of = [&]() -> const NodeInfo& { return request_node.info(); };
+    if (filter.Fits(info_of, WithHeldKey(request_node.key(), held[i]), held[i], names[i])) {
       out.answer.passing_nodes_json.push_back(node.raw);
       if (pod.wants_epc()) passing_hashes.push_back(hashes[i]);
     }
-  }
+  });
   reservations_.HoldOnHashes(uid, pod.request.epc_bytes, std::move(passing_hashes), options_.now());
   return out;
 }
@@ -314,7 +353,6 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
   const LockedState locked = LockReservations();
   const ClusterSnapshot* snapshot = locked.snapshot.get();
   const std::string& uid = args.pod.uid;
-  auto score = [&](const NodeInfo& n) { return predicate_.Score(pod, n); };
   Priorities out;
   if (args.names_mode()) {
     const auto& names = *args.node_names;
@@ -329,21 +367,25 @@ Priorities Extender::Prioritize(const ExtenderArgs& args) const {
     });
     return out;
   }
-  out.hosts.reserve(args.nodes->size());
-  const std::vector<int64_t> held = HeldByOthers(HashNames(RequestNodeNames(*args.nodes)), uid);
-  for (size_t i = 0; i < args.nodes->size(); ++i) {
-    const WireNode& node = (*args.nodes)[i];
+  const auto& nodes = *args.nodes;
+  out.hosts.reserve(nodes.size());
+  const std::vector<std::string_view> names = RequestNodeNames(nodes);
+  const std::vector<uint64_t> hashes = HashNames(names);
+  const std::vector<int64_t> held = HeldByOthers(hashes, uid);
+  snapshot->ForEachNode(names, hashes, [&](size_t i, const IndexedNode* indexed) {
+    const WireNode& node = nodes[i];
     if (!node.decoded.error.empty()) {
       const std::string_view key = node.decoded.node.name.empty()
                                        ? out.Keep(NodeKey(node, i))
                                        : std::string_view(node.decoded.node.name);
       out.hosts.push_back({key, 0});
-      continue;
+      return;
     }
-    const std::string& name = node.decoded.node.name;
-    const NodeInfo info = InfoForRequestNode(node.decoded.node, store_, *snapshot);
-    out.hosts.push_back({name, WithHeld(info, held[i], score)});
-  }
+    // Score reads only what the key holds.
+    const RequestNode request_node(node.decoded.node, indexed, store_, *snapshot);
+    out.hosts.push_back(
+        {names[i], predicate_.Score(pod, WithHeldKey(request_node.key(), held[i]))});
+  });
   return out;
 }
 

@@ -263,6 +263,74 @@ TEST_F(ExtenderTest, NamesModeVerdictsAreThePredicatesForEveryNodeAndHold) {
   EXPECT_EQ(rejected, failed.size() + unresolvable.size());
 }
 
+// Full mode reads each node's EPC and pool from the object in the request and what its pods
+// request from the snapshot, whether or not the store has an object for that name (and what
+// that object says): every verdict, message and score must be the predicate's own on such a
+// NodeInfo, with other pods' holds added.
+TEST_F(ExtenderTest, FullModeVerdictsAreThePredicatesOnTheRequestsNodes) {
+  std::vector<std::string> node_jsons;
+  for (int i = 0; i < 300; ++i) {
+    const std::string name = "node-" + std::to_string(i);
+    testing::NodeSpec spec =
+        i % 4 == 0 ? GeneralNode(name) : SgxNode(name, std::to_string(128 + 32 * (i % 5)));
+    node_jsons.push_back(NodeJson(spec));
+    // The store's object for the name, when it has one, differs from the request's: more EPC,
+    // or the other pool.
+    testing::NodeSpec stored = spec;
+    if (i % 4 != 0) stored.epc_amount = "512";
+    if (i % 7 == 0) stored.pool = "general";
+    if (i % 3 != 1) store_->UpsertNode(testing::ToNode(NodeJson(stored)));
+    // Pods bound to the name, with or without an object for it in the store.
+    if (i % 3 != 0) BindPod(*store_, "p" + std::to_string(i), name, std::to_string(i % 150));
+  }
+  Extender extender(*store_, config_.scheduling, &seen_);
+  // Another pod holds EPC on the nodes it passed, one in three of them.
+  {
+    std::vector<std::string> some;
+    for (size_t i = 0; i < node_jsons.size(); i += 3) some.push_back(node_jsons[i]);
+    auto args = Args(testing::FullModeArgs(PodJson(EpcPod("h1", "h1", "9")), some));
+    ASSERT_TRUE(args.ok()) << args.error();
+    EXPECT_FALSE(extender.Filter(*args).answer.passing_nodes_json.empty());
+  }
+
+  auto args = Args(testing::FullModeArgs(PodJson(EpcPod("web", "u1", "60")), node_jsons));
+  ASSERT_TRUE(args.ok()) << args.error();
+  const FilterOutcome out = extender.Filter(*args);
+  const Priorities scores = extender.Prioritize(*args);
+  const std::set<std::string_view> passed(out.answer.passing_nodes_json.begin(),
+                                          out.answer.passing_nodes_json.end());
+  const auto failed = AsMap(out.answer.failed);
+  const auto unresolvable = AsMap(out.answer.unresolvable);
+  const PodInfo pod = MakePodInfo(args->pod, store_->epc());
+  const std::shared_ptr<const ClusterSnapshot> snapshot = store_->Snapshot();
+  ASSERT_EQ(scores.size(), node_jsons.size());
+  size_t held_nodes = 0;
+  for (size_t i = 0; i < args->nodes->size(); ++i) {
+    const WireNode& wire = (*args->nodes)[i];
+    const Node node = testing::ToNode(node_jsons[i]);
+    NodeInfo info = MakeNodeInfo(node, store_->epc(), store_->pools());
+    if (const NodeUse* use = snapshot->UseOf(node.name)) info.requested = use->requested;
+    const NodeInfo with_holds = extender.WithHolds(info, "u1");
+    if (with_holds.requested.epc_bytes != info.requested.epc_bytes) ++held_nodes;
+    EXPECT_EQ(scores[i].host, node.name);
+    EXPECT_EQ(scores[i].score, extender.predicate().Score(pod, with_holds)) << node.name;
+    const FitResult fit = extender.predicate().Fit(pod, with_holds);
+    if (fit.fits()) {
+      EXPECT_TRUE(passed.contains(wire.raw)) << node.name;
+      continue;
+    }
+    const auto& list = fit.verdict() == Verdict::kUnresolvable ? unresolvable : failed;
+    const auto it = list.find(node.name);
+    ASSERT_NE(it, list.end()) << node.name;
+    EXPECT_EQ(it->second, fit.Message()) << node.name;
+  }
+  EXPECT_EQ(passed.size() + failed.size() + unresolvable.size(), node_jsons.size());
+  EXPECT_GT(held_nodes, 30u);
+  EXPECT_FALSE(passed.empty());
+  EXPECT_FALSE(failed.empty());
+  EXPECT_FALSE(unresolvable.empty());
+}
+
 TEST_F(ExtenderTest, UnresolvableVersusFailed) {
   AddNodes();
   BindPod(*store_, "big", "sgx-0", "160");
