@@ -2,7 +2,7 @@
 //
 //   BM_Decode           DecodeExtenderArgs over the request body (bytes/s), full-mode nodes
 //                       with the extender's projection, as the server decodes them (full mode
-//                       from 1,000 nodes on two threads: DecodeFullModeArgsInHalves)
+//                       from 1,000 nodes on two threads: DecodeFullModeArgsInParts)
 //   BM_DecodeInOnePass  full mode, the same in one pass on one thread
 //   BM_Filter           Extender::Filter over decoded args
 //   BM_Prioritize       Extender::Prioritize over decoded args

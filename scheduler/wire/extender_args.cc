@@ -1,6 +1,7 @@
 #include "scheduler/wire/extender_args.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -115,7 +116,7 @@ namespace {
 // The document parser's buffers grow to the largest request it saw (up to about 6 bytes per
 // input byte). Small requests use one parser per thread. Large ones (full-mode filter for
 // thousands of nodes) lease from a shared pool of two: kube-scheduler filters one pod at a time,
-// and DecodeFullModeArgsInHalves parses such a body as two documents at once, so the big
+// and DecodeFullModeArgsInParts parses such a body on two threads at once, so the big
 // requests reuse two parsers' buffers instead of page-faulting fresh ones, and no worker thread
 // pins that much memory. Past kPooledParserMaxBytes a parser is not kept.
 constexpr size_t kThreadParserBytes = 4u << 20;
@@ -154,8 +155,10 @@ od::parser& DocumentParser() {
 
 class ParserLease {
  public:
-  explicit ParserLease(size_t size) {
-    if (size > kThreadParserBytes) {
+  // `pooled`: from the pool whatever the size, for a thread that lives for one request (a
+  // thread's own parser would be built afresh for each).
+  explicit ParserLease(size_t size, bool pooled = false) {
+    if (pooled || size > kThreadParserBytes) {
       owned_ = BigParsers().Take();
       parser_ = owned_.get();
     } else {
@@ -805,7 +808,7 @@ class TemporaryEdits {
 // A document that is a JSON array of v1.Node objects, decoded as items of Nodes.items.
 Result<std::vector<WireNode>> DecodeNodeArray(simdjson::padded_string_view text,
                                               const NodeProjection& projection) {
-  ParserLease parser(text.size());
+  ParserLease parser(text.size(), /*pooled=*/true);
   od::document doc;
   if (auto e = (*parser).iterate(text).get(doc)) return Error{NotJson(e)};
   od::array items;
@@ -823,60 +826,94 @@ simdjson::padded_string_view Part(RequestBuffer& body, size_t begin, size_t end)
 
 }  // namespace
 
-std::optional<ExtenderArgs> DecodeFullModeArgsInHalves(RequestBuffer& body,
-                                                       const NodeProjection& projection) {
+std::optional<ExtenderArgs> DecodeFullModeArgsInParts(RequestBuffer& body,
+                                                      const NodeProjection& projection,
+                                                      size_t parts) {
   constexpr std::string_view kBoundary = "},{\"metadata\":";
   const std::string_view text(body.View());
   bool names_null = false;
   const std::optional<size_t> items_end = ItemsArrayEnd(text, names_null);
   if (!items_end) return std::nullopt;
-  // Item k runs from cut + 2 to next + 1: the head ends with item k-1, the rest starts with
-  // item k+1.
-  const size_t cut = text.find(kBoundary, text.size() / 2);
-  if (cut == std::string_view::npos || cut >= *items_end) return std::nullopt;
-  const size_t next = text.find(kBoundary, cut + 1);
-  if (next == std::string_view::npos || next >= *items_end) return std::nullopt;
+  // A cut is a boundary near text.size() * k / parts and the boundary after it: item `at + 2`
+  // to `next + 1` lies between the parts, which end with the item before it and start with the
+  // item after it.
+  struct Cut {
+    size_t at;
+    size_t next;
+  };
+  std::vector<Cut> cuts;
+  for (size_t k = 1, from = 0; k < parts; ++k) {
+    const size_t at = text.find(kBoundary, std::max(text.size() / parts * k, from));
+    if (at == std::string_view::npos || at >= *items_end) break;
+    const size_t next = text.find(kBoundary, at + 1);
+    if (next == std::string_view::npos || next >= *items_end) break;
+    cuts.push_back({at, next});
+    from = next + 1;
+  }
+  if (cuts.empty()) return std::nullopt;
 
+  // The head (the body up to the first cut) on this thread; the arrays of items between the
+  // cuts (`tails`) on a helper thread and on this one once the head is done, taken one at a
+  // time from the last, so that neither thread waits long for the other.
   Result<ExtenderArgs> head = Error{""};
-  Result<std::vector<WireNode>> rest = Error{""};
+  std::vector<Result<std::vector<WireNode>>> tails(cuts.size(), Error{""});
   {
     TemporaryEdits edits(body.mutable_data());
-    edits.Write(cut + 1, "]}}");  // over `,{"`: the head closes Nodes.items, Nodes, the body
-    edits.Write(next + 1, "[");   // over `,`: the rest opens an array
+    edits.Write(cuts[0].at + 1, "]}}");  // over `,{"`: the head closes Nodes.items, Nodes, the body
+    std::vector<simdjson::padded_string_view> tail_text;
+    for (size_t k = 0; k < cuts.size(); ++k) {
+      edits.Write(cuts[k].next + 1, "[");  // over `,`: a tail opens an array
+      const size_t end = k + 1 < cuts.size() ? cuts[k + 1].at + 1 : *items_end;
+      if (k + 1 < cuts.size()) edits.Write(end, "]");  // over `,`: and closes it
+      tail_text.push_back(Part(body, cuts[k].next + 1, end + 1));
+    }
     // simdjson may read the byte past a document whose root array is unbalanced as a closing
     // bracket of its own; a space there is nothing.
     edits.Write(*items_end + 1, " ");
+    std::atomic<size_t> taken{0};
+    auto decode_tails = [&] {
+      for (size_t i; (i = taken.fetch_add(1)) < tails.size();) {
+        const size_t k = tails.size() - 1 - i;
+        // An exception must not end the process from the helper thread: out of memory here is
+        // the one-pass decoder's to meet, on the request's thread.
+        try {
+          tails[k] = DecodeNodeArray(tail_text[k], projection);
+        } catch (const std::exception& e) {
+          tails[k] = Error{e.what()};
+        }
+      }
+    };
     // Declared after the edits: joined before they are undone.
     std::jthread helper;
     try {
-      helper = std::jthread([&] {
-        // An exception must not end the process from this thread: out of memory here is the
-        // one-pass decoder's to meet, on the request's thread.
-        try {
-          rest = DecodeNodeArray(Part(body, next + 1, *items_end + 1), projection);
-        } catch (const std::exception& e) {
-          rest = Error{e.what()};
-        }
-      });
+      helper = std::jthread(decode_tails);
     } catch (const std::system_error&) {
       return std::nullopt;  // no thread to be had: the caller decodes in one pass
     }
-    head = DecodeExtenderArgsInFull(Part(body, 0, cut + 4), projection);
+    head = DecodeExtenderArgsInFull(Part(body, 0, cuts[0].at + 4), projection);
+    decode_tails();
   }
-  if (!head || !rest || !head->nodes || head->nodes->empty()) return std::nullopt;
-  // The head is whole JSON either way; the cut was between two items of the Nodes.items it
-  // decoded only if its last item ends there.
+  if (!head || !head->nodes || head->nodes->empty()) return std::nullopt;
+  for (const auto& tail : tails) {
+    if (!tail) return std::nullopt;
+  }
+  // The head is whole JSON either way; the first cut was between two items of the Nodes.items
+  // it decoded only if its last item ends there. Then each tail, whole JSON from there, ends
+  // between two items too.
   const std::string_view last = head->nodes->back().raw;
-  if (last.data() + last.size() != body.mutable_data() + cut + 1) return std::nullopt;
+  if (last.data() + last.size() != body.mutable_data() + cuts[0].at + 1) return std::nullopt;
 
-  Result<std::vector<WireNode>> middle = Error{""};
+  // The items between the parts.
+  std::vector<Result<std::vector<WireNode>>> between(cuts.size(), Error{""});
   {
     TemporaryEdits edits(body.mutable_data());
-    edits.Write(cut + 1, "[");
-    edits.Write(next + 1, "]");
-    middle = DecodeNodeArray(Part(body, cut + 1, next + 2), projection);
+    for (size_t k = 0; k < cuts.size(); ++k) {
+      edits.Write(cuts[k].at + 1, "[");
+      edits.Write(cuts[k].next + 1, "]");
+      between[k] = DecodeNodeArray(Part(body, cuts[k].at + 1, cuts[k].next + 2), projection);
+      if (!between[k] || between[k]->size() != 1) return std::nullopt;
+    }
   }
-  if (!middle || middle->size() != 1) return std::nullopt;
 
   ExtenderArgs args = std::move(head).value();
   if (names_null) {  // as DecodeExtenderArgsInFull reads a later `"NodeNames": null`
@@ -885,17 +922,20 @@ std::optional<ExtenderArgs> DecodeFullModeArgsInHalves(RequestBuffer& body,
     args.node_name_hashes.clear();
   }
   std::vector<WireNode>& nodes = *args.nodes;
-  std::vector<WireNode> after = std::move(rest).value();
-  nodes.reserve(nodes.size() + 1 + after.size());
-  nodes.push_back(std::move(middle).value().front());
-  for (WireNode& node : after) nodes.push_back(std::move(node));
+  size_t total = nodes.size() + cuts.size();
+  for (const auto& tail : tails) total += tail->size();
+  nodes.reserve(total);
+  for (size_t k = 0; k < cuts.size(); ++k) {
+    nodes.push_back(std::move(between[k].value().front()));
+    for (WireNode& node : tails[k].value()) nodes.push_back(std::move(node));
+  }
   return args;
 }
 
 Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body, const NodeProjection& projection) {
   const simdjson::padded_string_view view = body.View();
   if (view.size() >= kSplitDecodeMinBytes) {
-    if (std::optional<ExtenderArgs> args = DecodeFullModeArgsInHalves(body, projection))
+    if (std::optional<ExtenderArgs> args = DecodeFullModeArgsInParts(body, projection))
       return std::move(*args);
   }
   return DecodeExtenderArgs(view, projection);

@@ -165,7 +165,7 @@ Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
                                         const NodeProjection& projection = NodeProjection());
 
 // What the server calls: the same answer as DecodeExtenderArgs(body.View(), projection), but a
-// full-mode body of kSplitDecodeMinBytes or more is decoded by DecodeFullModeArgsInHalves when
+// full-mode body of kSplitDecodeMinBytes or more is decoded by DecodeFullModeArgsInParts when
 // it can be. The body's bytes are the same when the call returns (a few change during it).
 inline constexpr size_t kSplitDecodeMinBytes = 4u << 20;
 Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body,
@@ -174,17 +174,21 @@ Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body,
 // Full mode on two threads, for tests and benchmarks: the decode of a 5,000-node body is most of
 // the extender's own time per filter call, and kube-scheduler waits for it. Takes a body of the
 // shape kube-scheduler sends, where Nodes.items ends the body but for `}`, an optional
-// `"NodeNames": null` and `}`, and cuts Nodes.items near the middle of the body between two items
-// that Go's encoder wrote (`},{"metadata":`). Three documents are decoded in place, each made
-// whole JSON by overwriting the bytes between items for a while: the body up to the cut (closed
-// with `]}}`), on this thread, and the items after the next boundary (opened with `[`), on
-// another; then the one item between. Each is checked as whole JSON, and the first must end
-// right after an item of its Nodes.items: so a cut anywhere but between two items of that array
-// gives nullopt, and so does a body of any other shape or with any error, valid or not; the
-// caller then decodes the body in one pass, which reports the errors. Gives the same args as
-// DecodeExtenderArgsInFull, views into the same buffer.
-std::optional<ExtenderArgs> DecodeFullModeArgsInHalves(
-    RequestBuffer& body, const NodeProjection& projection = NodeProjection());
+// `"NodeNames": null` and `}`, and cuts Nodes.items in up to `parts` parts of about equal size,
+// between two items that Go's encoder wrote (`},{"metadata":`). Each part is decoded in place,
+// made whole JSON by overwriting the bytes between items for a while: the body up to the first
+// cut (closed with `]}}`) on this thread, and the items after each cut (an array opened with `[`
+// and closed with `]`) on another thread and on this one once the first is done, taken one at
+// a time so that neither thread waits long for the other; then the one item at each cut. Each
+// is checked as whole JSON, and the first must end right after an item of its Nodes.items: so a
+// cut anywhere but between two items of that array gives nullopt, and so does a body of any
+// other shape or with any error, valid or not; the caller then decodes the body in one pass,
+// which reports the errors. Gives the same args as DecodeExtenderArgsInFull, views into the
+// same buffer.
+inline constexpr size_t kDecodeParts = 8;
+std::optional<ExtenderArgs> DecodeFullModeArgsInParts(
+    RequestBuffer& body, const NodeProjection& projection = NodeProjection(),
+    size_t parts = kDecodeParts);
 
 // The two halves of DecodeExtenderArgs, for tests and benchmarks. The fast half reads a
 // names-mode body of the shape kube-scheduler sends (the keys Pod, Nodes: null and NodeNames,

@@ -105,7 +105,7 @@ TEST(Server, FilterFullModeExampleAnswersNodesAsReceived) {
 }
 
 // A full-mode body past kSplitDecodeMinBytes, as kube-scheduler's encoder writes it, is decoded
-// in halves (DecodeFullModeArgsInHalves): every node is judged, and the passing ones come back
+// in parts (DecodeFullModeArgsInParts): every node is judged, and the passing ones come back
 // as received, in order.
 TEST(Server, FilterFullModeOfThousandsOfNodes) {
   TestServer t;

@@ -431,7 +431,7 @@ TEST(NamesModeFastPath, NeverDisagreesWithTheFullDecoderOnBrokenBodies) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Full mode in halves (DecodeFullModeArgsInHalves) against the one-pass decoder
+// Full mode in parts (DecodeFullModeArgsInParts) against the one-pass decoder
 
 std::vector<std::string> CompactNodes(size_t count) {
   std::vector<std::string> nodes;
@@ -450,47 +450,65 @@ std::string GoFullModeBody(const std::vector<std::string>& nodes,
       testing::Compact(testing::PodJson(testing::EpcPod("p", "u1", "10"))), nodes, tail);
 }
 
-// The halves' answer, when they give one, is the one-pass decoder's: a success with the same
+// The parts' answer, when they give one, is the one-pass decoder's: a success with the same
 // pod, names and nodes, each node's text the same view into the same buffer. The buffer is the
-// same afterwards whatever happened. Returns whether the halves took the body.
-bool HalvesAgreeWithOnePass(const std::string& text) {
+// same afterwards whatever happened. Returns whether the parts took the body.
+bool PartsAgreeWithOnePass(const std::string& text, size_t parts) {
   RequestBuffer body(text);
-  std::optional<ExtenderArgs> halves = DecodeFullModeArgsInHalves(body);
+  std::optional<ExtenderArgs> in_parts = DecodeFullModeArgsInParts(body, NodeProjection(), parts);
   EXPECT_EQ(body.text(), text) << "the buffer was left changed";
   Result<ExtenderArgs> one_pass = DecodeExtenderArgsInFull(body.View());
-  if (!halves) return false;
-  EXPECT_TRUE(one_pass.ok()) << "the halves took a body the one-pass decoder rejects ("
+  if (!in_parts) return false;
+  EXPECT_TRUE(one_pass.ok()) << parts << " parts took a body the one-pass decoder rejects ("
                              << (one_pass.ok() ? "" : one_pass.error()) << "): " << text;
   if (!one_pass.ok()) return true;
-  EXPECT_TRUE(halves->pod == one_pass->pod) << text;
-  EXPECT_EQ(halves->node_names, one_pass->node_names) << text;
-  EXPECT_EQ(halves->node_name_hashes, one_pass->node_name_hashes) << text;
-  EXPECT_EQ(halves->names_mode(), one_pass->names_mode()) << text;
-  if (!halves->nodes || !one_pass->nodes) {
+  EXPECT_TRUE(in_parts->pod == one_pass->pod) << text;
+  EXPECT_EQ(in_parts->node_names, one_pass->node_names) << text;
+  EXPECT_EQ(in_parts->node_name_hashes, one_pass->node_name_hashes) << text;
+  EXPECT_EQ(in_parts->names_mode(), one_pass->names_mode()) << text;
+  if (!in_parts->nodes || !one_pass->nodes) {
     ADD_FAILURE() << "no nodes: " << text;
     return true;
   }
-  EXPECT_EQ(halves->nodes->size(), one_pass->nodes->size()) << text;
-  for (size_t i = 0; i < std::min(halves->nodes->size(), one_pass->nodes->size()); ++i) {
-    const WireNode& a = (*halves->nodes)[i];
+  EXPECT_EQ(in_parts->nodes->size(), one_pass->nodes->size()) << parts << " parts: " << text;
+  for (size_t i = 0; i < std::min(in_parts->nodes->size(), one_pass->nodes->size()); ++i) {
+    const WireNode& a = (*in_parts->nodes)[i];
     const WireNode& b = (*one_pass->nodes)[i];
-    EXPECT_EQ(a.raw.data(), b.raw.data()) << "item " << i;
-    EXPECT_EQ(a.raw.size(), b.raw.size()) << "item " << i;
+    EXPECT_EQ(a.raw.data(), b.raw.data()) << "item " << i << ", " << parts << " parts";
+    EXPECT_EQ(a.raw.size(), b.raw.size()) << "item " << i << ", " << parts << " parts";
     EXPECT_EQ(a.decoded.error, b.decoded.error) << "item " << i;
     EXPECT_TRUE(a.decoded.node == b.decoded.node) << "item " << i;
   }
   return true;
 }
 
-TEST(FullModeInHalves, TakesWhatKubeSchedulerSends) {
+// How many of the part counts 2, 3, 5 and 8 took the body, each agreeing with the one-pass
+// decoder when it did.
+size_t PartCountsTaking(const std::string& text) {
+  size_t taking = 0;
+  for (size_t parts : {2, 3, 5, 8}) taking += PartsAgreeWithOnePass(text, parts);
+  return taking;
+}
+// Two parts, or as many as the body allows (a part between the first and the last).
+bool TwoOrEightPartsTake(const std::string& text) {
+  const bool two = PartsAgreeWithOnePass(text, 2);
+  return PartsAgreeWithOnePass(text, 8) || two;
+}
+
+TEST(FullModeInParts, TakesWhatKubeSchedulerSends) {
   const std::vector<std::string> nodes = CompactNodes(9);
   std::vector<std::string> with_bad_quantities = nodes;
   testing::NodeSpec bad = testing::SgxNode("bad-first-half", "1.5.6");
   with_bad_quantities[1] = testing::Compact(testing::NodeJson(bad));
   bad.name = "bad-second-half";
   with_bad_quantities[7] = testing::Compact(testing::NodeJson(bad));
+  std::vector<std::string> many_with_bad_quantities = CompactNodes(40);
+  for (size_t at : {3, 12, 19, 27, 38}) {
+    many_with_bad_quantities[at] = with_bad_quantities[1];
+  }
   const std::vector<std::string> taken = {
       GoFullModeBody(CompactNodes(4)),
+      GoFullModeBody(many_with_bad_quantities),
       GoFullModeBody(nodes),
       GoFullModeBody(CompactNodes(40)),
       GoFullModeBody(with_bad_quantities),
@@ -502,19 +520,24 @@ TEST(FullModeInHalves, TakesWhatKubeSchedulerSends) {
       // A repeated Nodes: the last one counts.
       R"({"Nodes":{"items":[)" + nodes[0] + "]}," + GoFullModeBody(nodes).substr(1),
   };
-  for (const std::string& text : taken) EXPECT_TRUE(HalvesAgreeWithOnePass(text)) << text;
+  for (const std::string& text : taken) EXPECT_EQ(PartCountsTaking(text), 4u) << text;
 
   // And the node with the bad quantity keeps its error on either side of the cut.
   RequestBuffer body(GoFullModeBody(with_bad_quantities));
-  std::optional<ExtenderArgs> args = DecodeFullModeArgsInHalves(body);
+  std::optional<ExtenderArgs> args = DecodeFullModeArgsInParts(body);
   ASSERT_TRUE(args.has_value());
   EXPECT_NE((*args->nodes)[1].decoded.error.find("1.5.6"), std::string::npos);
   EXPECT_NE((*args->nodes)[7].decoded.error.find("1.5.6"), std::string::npos);
   EXPECT_EQ((*args->nodes)[7].decoded.node.name, "bad-second-half");
 }
 
-TEST(FullModeInHalves, LeavesEverythingElseToTheOnePassDecoder) {
+TEST(FullModeInParts, LeavesEverythingElseToTheOnePassDecoder) {
   const std::vector<std::string> nodes = CompactNodes(9);
+  auto with_broken_item = [many = CompactNodes(40)](size_t at, std::string item) mutable {
+    std::vector<std::string> items = many;
+    items[at] = std::move(item);
+    return items;
+  };
   const std::string pod = testing::Compact(testing::PodJson(testing::EpcPod("p", "u1", "10")));
   std::string extra_array =
       R"({"Nodes":{"items":[)" + nodes[0] + R"(]},"Pod":)" + pod + R"(,"Other":{"list":[)";
@@ -549,15 +572,19 @@ TEST(FullModeInHalves, LeavesEverythingElseToTheOnePassDecoder) {
       GoFullModeBody({nodes[0], nodes[1], nodes[2], nodes[3], nodes[4],
                       "{\"metadata\":{\"name\":\"x\"},\"spec\":[}", nodes[6]}),
       GoFullModeBody({nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], "[1]", nodes[6]}),
+      // The same in the parts between the first and the last, of up to eight.
+      GoFullModeBody(with_broken_item(17, "{\"metadata\":{\"name\":\"x\"},\"spec\":[}")),
+      GoFullModeBody(with_broken_item(26, "{\"metadata\":{\"name\":\"x\"}")),
+      GoFullModeBody(with_broken_item(31, "[1]")),
   };
-  for (const std::string& text : declined) EXPECT_FALSE(HalvesAgreeWithOnePass(text)) << text;
-  EXPECT_TRUE(HalvesAgreeWithOnePass(GoFullModeBody(nodes)));  // the same nodes, Go's shape
+  for (const std::string& text : declined) EXPECT_EQ(PartCountsTaking(text), 0u) << text;
+  EXPECT_EQ(PartCountsTaking(GoFullModeBody(nodes)), 4u);  // the same nodes, Go's shape
 }
 
 // Every prefix of a small body, and every byte of it replaced by each of a set of bytes that
-// JSON gives meaning to: the halves either decline or agree with the one-pass decoder, and the
+// JSON gives meaning to: the parts either decline or agree with the one-pass decoder, and the
 // buffer is the same afterwards.
-TEST(FullModeInHalves, NeverDisagreesWithTheOnePassDecoderOnBrokenBodies) {
+TEST(FullModeInParts, NeverDisagreesWithTheOnePassDecoderOnBrokenBodies) {
   std::vector<std::string> nodes;
   for (const char* name : {"a", "b", "c", "d", "e"}) {
     nodes.push_back(std::string(R"({"metadata":{"name":")") + name +
@@ -567,24 +594,24 @@ TEST(FullModeInHalves, NeverDisagreesWithTheOnePassDecoderOnBrokenBodies) {
       R"({"Pod":{"metadata":{"name":"p","uid":"u1"},"spec":{"containers":[{"name":"c"}]}},"Nodes":{"metadata":{},"items":[)" +
       nodes[0] + "," + nodes[1] + "," + nodes[2] + "," + nodes[3] + "," + nodes[4] +
       R"(]},"NodeNames":null})";
-  ASSERT_TRUE(HalvesAgreeWithOnePass(base));
-  const BrokenVariants taken = TryBrokenVariants(base, HalvesAgreeWithOnePass);
+  ASSERT_EQ(PartCountsTaking(base), 4u);
+  const BrokenVariants taken = TryBrokenVariants(base, TwoOrEightPartsTake);
   EXPECT_EQ(taken.prefixes, 0u) << "a prefix is never a whole body";
-  // Some replacements leave a body that still decodes (a letter in a name, a space): the halves
+  // Some replacements leave a body that still decodes (a letter in a name, a space): the parts
   // must take some of those, or this test checks nothing.
   EXPECT_GT(taken.replaced, 50u) << "of " << taken.tried;
 }
 
-// What the server calls decodes a body past kSplitDecodeMinBytes in halves and gives the same
+// What the server calls decodes a body past kSplitDecodeMinBytes in parts and gives the same
 // answer as the one-pass decoder.
-TEST(FullModeInHalves, DecodeExtenderArgsUsesThemForLargeBodies) {
+TEST(FullModeInParts, DecodeExtenderArgsUsesThemForLargeBodies) {
   std::vector<std::string> nodes = CompactNodes(6);
   // One large annotation puts the middle of the body inside the first node.
   nlohmann::json big = nlohmann::json::parse(nodes[0]);
   big["metadata"]["annotations"]["example.com/padding"] = std::string(kSplitDecodeMinBytes, 'x');
   nodes[0] = big.dump();
   const std::string text = GoFullModeBody(nodes);
-  ASSERT_TRUE(HalvesAgreeWithOnePass(text));
+  ASSERT_EQ(PartCountsTaking(text), 4u);
 
   RequestBuffer body(text);
   Result<ExtenderArgs> args = DecodeExtenderArgs(body);
