@@ -58,6 +58,14 @@ void ParseEpcResources(const Value& v, EpcResources& out) {
            r.unit = f.Enum<EpcUnit>({{"bytes", EpcUnit::kBytes}, {"MiB", EpcUnit::kMiB}});
          }},
     });
+    // Kubernetes' own resources are counted as themselves (ToResources), never as EPC.
+    for (std::string_view standard : {"cpu", "memory", "ephemeral-storage", "pods"}) {
+      if (r.name == standard) {
+        name_value->Fail(Quote(r.name) +
+                         " is a standard Kubernetes resource, not one an SGX device plugin "
+                         "advertises (e.g. sgx.intel.com/epc)");
+      }
+    }
     if (auto [pos, inserted] = names.emplace(r.name, name_value->path()); !inserted) {
       name_value->Fail("duplicate resource name " + Quote(r.name) + " (also " + pos->second + ")");
     }

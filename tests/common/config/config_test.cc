@@ -319,6 +319,9 @@ TEST(ConfigErrors, Pools) {
             "epcResources[0].name)");
   EXPECT_EQ(ParseError("epcResources: []\n"),
             "config.yaml:1:15: epcResources: must list at least one resource");
+  EXPECT_EQ(ParseError("epcResources:\n  - name: sgx.intel.com/epc\n  - name: memory\n"),
+            "config.yaml:3:11: epcResources[1].name: \"memory\" is a standard Kubernetes "
+            "resource, not one an SGX device plugin advertises (e.g. sgx.intel.com/epc)");
 }
 
 TEST(ConfigErrors, SelectorRequirements) {
