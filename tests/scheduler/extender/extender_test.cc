@@ -36,6 +36,21 @@ std::vector<std::string> Reasons(const FilterOutcome& out) {
   return reasons;
 }
 
+// What filter answered for one node is the predicate's `fit` for it: the node passed when the
+// pod fits, else it is in the list its verdict names, with the predicate's message.
+void ExpectThePredicatesVerdict(const FitResult& fit, const std::string& name, bool passed,
+                                const std::map<std::string, std::string>& failed,
+                                const std::map<std::string, std::string>& unresolvable) {
+  if (fit.fits()) {
+    EXPECT_TRUE(passed) << name;
+    return;
+  }
+  const auto& list = fit.verdict() == Verdict::kUnresolvable ? unresolvable : failed;
+  const auto it = list.find(name);
+  ASSERT_NE(it, list.end()) << name;
+  EXPECT_EQ(it->second, fit.Message()) << name;
+}
+
 // Binds a pod using `mib` MiB of Azure EPC to `node` in the store.
 void BindPod(ClusterStore& store, const std::string& uid, const std::string& node,
              const std::string& mib) {
@@ -244,15 +259,8 @@ TEST_F(ExtenderTest, NamesModeVerdictsAreThePredicatesForEveryNodeAndHold) {
     if (with_holds.requested.epc_bytes != node->requested.epc_bytes) ++held_nodes;
     const EpcFitKey key = EpcFitKeyOf(with_holds);
     keys.emplace(key.epc_allocatable_bytes, key.epc_requested_bytes, key.confidential);
-    const FitResult fit = extender.predicate().Fit(pod, with_holds);
-    if (fit.fits()) {
-      EXPECT_TRUE(passed.contains(name)) << name;
-      continue;
-    }
-    const auto& list = fit.verdict() == Verdict::kUnresolvable ? unresolvable : failed;
-    const auto it = list.find(name);
-    ASSERT_NE(it, list.end()) << name;
-    EXPECT_EQ(it->second, fit.Message()) << name;
+    ExpectThePredicatesVerdict(extender.predicate().Fit(pod, with_holds), name,
+                               passed.contains(name), failed, unresolvable);
   }
   EXPECT_EQ(passed.size() + failed.size() + unresolvable.size(), names.size());
   EXPECT_GT(held_nodes, 100u);
@@ -314,15 +322,8 @@ TEST_F(ExtenderTest, FullModeVerdictsAreThePredicatesOnTheRequestsNodes) {
     if (with_holds.requested.epc_bytes != info.requested.epc_bytes) ++held_nodes;
     EXPECT_EQ(scores[i].host, node.name);
     EXPECT_EQ(scores[i].score, extender.predicate().Score(pod, with_holds)) << node.name;
-    const FitResult fit = extender.predicate().Fit(pod, with_holds);
-    if (fit.fits()) {
-      EXPECT_TRUE(passed.contains(wire.raw)) << node.name;
-      continue;
-    }
-    const auto& list = fit.verdict() == Verdict::kUnresolvable ? unresolvable : failed;
-    const auto it = list.find(node.name);
-    ASSERT_NE(it, list.end()) << node.name;
-    EXPECT_EQ(it->second, fit.Message()) << node.name;
+    ExpectThePredicatesVerdict(extender.predicate().Fit(pod, with_holds), node.name,
+                               passed.contains(wire.raw), failed, unresolvable);
   }
   EXPECT_EQ(passed.size() + failed.size() + unresolvable.size(), node_jsons.size());
   EXPECT_GT(held_nodes, 30u);
