@@ -28,6 +28,7 @@
 #include "common/config/config_sections.h"
 #include "common/config/yaml_walker.h"
 #include "common/model/quantity.h"
+#include "common/model/resources.h"
 #include "common/model/selectors.h"
 #include "common/util/file.h"
 
@@ -59,12 +60,10 @@ void ParseEpcResources(const Value& v, EpcResources& out) {
          }},
     });
     // Kubernetes' own resources are counted as themselves (ToResources), never as EPC.
-    for (std::string_view standard : {"cpu", "memory", "ephemeral-storage", "pods"}) {
-      if (r.name == standard) {
-        name_value->Fail(Quote(r.name) +
-                         " is a standard Kubernetes resource, not one an SGX device plugin "
-                         "advertises (e.g. sgx.intel.com/epc)");
-      }
+    if (IsStandardResource(r.name)) {
+      name_value->Fail(Quote(r.name) +
+                       " is a standard Kubernetes resource, not one an SGX device plugin "
+                       "advertises (e.g. sgx.intel.com/epc)");
     }
     if (auto [pos, inserted] = names.emplace(r.name, name_value->path()); !inserted) {
       name_value->Fail("duplicate resource name " + Quote(r.name) + " (also " + pos->second + ")");

@@ -71,6 +71,10 @@ int64_t Resources::Get(std::string_view name) const {
   return it == scalar.end() ? 0 : it->second;
 }
 
+bool IsStandardResource(std::string_view name) {
+  return name == "cpu" || name == "memory" || name == "ephemeral-storage" || name == "pods";
+}
+
 Resources ToResources(const ResourceQuantities& list, const EpcResources& epc) {
   Resources r;
   for (const auto& [name, quantity] : list) {

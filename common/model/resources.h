@@ -53,6 +53,9 @@ struct Resources {
   int64_t Get(std::string_view name) const;
 };
 
+// The resources ToResources counts in their own fields: cpu, memory, ephemeral-storage, pods.
+// Every other name is a scalar (extended) resource, and may be EPC.
+bool IsStandardResource(std::string_view name);
 // Converts a ResourceList. cpu uses MilliValue(), everything else Value() (rounded up).
 Resources ToResources(const ResourceQuantities& list, const EpcResources& epc);
 // ToResources(list, epc).epc_bytes, without building the rest (a node's capacity is read for

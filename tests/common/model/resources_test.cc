@@ -76,6 +76,17 @@ TEST(ResourcesTest, ToResourcesCountsEpcInBytes) {
   EXPECT_EQ(huge.epc_bytes, kInt64Max);
 }
 
+TEST(ResourcesTest, StandardResourcesAreTheOnesToResourcesCountsAsThemselves) {
+  for (const char* name : {"cpu", "memory", "ephemeral-storage", "pods"}) {
+    EXPECT_TRUE(IsStandardResource(name)) << name;
+    EXPECT_TRUE(ToResources(List({{name, "1"}}), EpcResources()).scalar.empty()) << name;
+  }
+  for (const char* name : {"sgx.intel.com/epc", "nvidia.com/gpu", "hugepages-2Mi", "Memory"}) {
+    EXPECT_FALSE(IsStandardResource(name)) << name;
+    EXPECT_EQ(ToResources(List({{name, "1"}}), EpcResources()).scalar.size(), 1u) << name;
+  }
+}
+
 // EpcBytes is ToResources' EPC figure, built alone.
 TEST(ResourcesTest, EpcBytesIsToResourcesEpcBytes) {
   const EpcResources epc;
