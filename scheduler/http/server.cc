@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <optional>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -418,6 +419,12 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
     std::from_chars(length_header.data(), length_header.data() + length_header.size(), length);
     if (length <= limit) body.Reserve(length);
   }
+  // A large filter or prioritize body (full mode) is decoded while it arrives: over
+  // a network, most of the decode is done by the time the last byte is in.
+  const bool takes_args = route.kind == RouteKind::kFilter || route.kind == RouteKind::kPrioritize;
+  std::optional<FullModeStreamDecoder> stream;
+  if (takes_args && length >= kSplitDecodeMinBytes && length <= limit)
+    stream.emplace(body, length, extender_.node_projection());
   // A body past the limit is read to its end and dropped before the 413, as httplib does for a
   // Content-Length past the limit: a client still sending (a chunked body has no length to be
   // refused by) must see the answer, not a closed connection under its next write; and httplib
@@ -429,7 +436,11 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
                   too_large = true;
                   return true;
                 }
-                body.Append(data, size);
+                if (stream) {
+                  stream->Append(data, size);
+                } else {
+                  body.Append(data, size);
+                }
                 return true;
               });
   if (too_large) read = false;
@@ -446,13 +457,15 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
     return;
   }
 
-  simdjson::padded_string_view view = body.View();
+  auto decode_args = [&] {
+    return stream ? stream->Finish() : DecodeExtenderArgs(body, extender_.node_projection());
+  };
   std::string answer;
   std::string_view outcome = "ok";
   std::string detail;
   switch (route.kind) {
     case RouteKind::kFilter: {
-      Result<ExtenderArgs> args = DecodeExtenderArgs(body, extender_.node_projection());
+      Result<ExtenderArgs> args = decode_args();
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);
@@ -470,7 +483,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
       break;
     }
     case RouteKind::kPrioritize: {
-      Result<ExtenderArgs> args = DecodeExtenderArgs(body, extender_.node_projection());
+      Result<ExtenderArgs> args = decode_args();
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);
@@ -483,7 +496,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
       break;
     }
     case RouteKind::kPreempt: {
-      Result<ExtenderPreemptionArgs> args = DecodePreemptionArgs(view);
+      Result<ExtenderPreemptionArgs> args = DecodePreemptionArgs(body.View());
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);
@@ -497,7 +510,7 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
       break;
     }
     case RouteKind::kBind: {
-      Result<ExtenderBindingArgs> args = DecodeBindingArgs(view);
+      Result<ExtenderBindingArgs> args = DecodeBindingArgs(body.View());
       if (!args) {
         observe();
         Fail(res, route.name, 400, DecodeErrorReason(args.error()), args.error(), req);

@@ -1,8 +1,9 @@
 #include "scheduler/wire/extender_args.h"
 
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -250,9 +251,11 @@ Result<bool> CheckEnd(od::document& doc) {
 
 // Reads `body`, which must be one JSON object: calls on_field(key, value) for each of its
 // fields in order (an error it returns ends the read), then checks that nothing follows.
+// `pooled_parser` as for ParserLease.
 template <typename OnField>
-Result<bool> ForEachRootField(simdjson::padded_string_view body, OnField&& on_field) {
-  ParserLease parser(body.size());
+Result<bool> ForEachRootField(simdjson::padded_string_view body, OnField&& on_field,
+                              bool pooled_parser = false) {
+  ParserLease parser(body.size(), pooled_parser);
   od::document doc;
   Result<od::object> root = RootObject(*parser, body, doc);
   if (!root) return Error{root.error()};
@@ -695,28 +698,33 @@ std::span<const uint64_t> NodeNameHashes(const ExtenderArgs& args, std::vector<u
   return scratch;
 }
 
-Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
-                                              const NodeProjection& projection) {
+namespace {
+
+Result<ExtenderArgs> DecodeArgsInFull(simdjson::padded_string_view body,
+                                      const NodeProjection& projection, bool pooled_parser) {
   ExtenderArgs args;
   bool have_pod = false;
-  Result<bool> read = ForEachRootField(body, [&](std::string_view key, od::value& value) {
-    if (KeyIs(key, "Pod")) {
-      Result<Pod> pod = DecodePodField(value);
-      if (!pod) return Result<bool>(Error{pod.error()});
-      args.pod = std::move(pod).value();
-      have_pod = true;
-    } else if (KeyIs(key, "Nodes")) {
-      auto nodes = DecodeNodeList(value, projection);
-      if (!nodes) return Result<bool>(Error{nodes.error()});
-      args.nodes = std::move(nodes).value();
-    } else if (KeyIs(key, "NodeNames")) {
-      args.node_names.reset();
-      args.unescaped_names.clear();
-      args.node_name_hashes.clear();
-      return DecodeNodeNames(value, args);
-    }
-    return Result<bool>(true);
-  });
+  Result<bool> read = ForEachRootField(
+      body,
+      [&](std::string_view key, od::value& value) {
+        if (KeyIs(key, "Pod")) {
+          Result<Pod> pod = DecodePodField(value);
+          if (!pod) return Result<bool>(Error{pod.error()});
+          args.pod = std::move(pod).value();
+          have_pod = true;
+        } else if (KeyIs(key, "Nodes")) {
+          auto nodes = DecodeNodeList(value, projection);
+          if (!nodes) return Result<bool>(Error{nodes.error()});
+          args.nodes = std::move(nodes).value();
+        } else if (KeyIs(key, "NodeNames")) {
+          args.node_names.reset();
+          args.unescaped_names.clear();
+          args.node_name_hashes.clear();
+          return DecodeNodeNames(value, args);
+        }
+        return Result<bool>(true);
+      },
+      pooled_parser);
   if (!read) return Error{read.error()};
   if (!have_pod) return Error{"\"Pod\" is missing"};
   if (!args.nodes && !args.node_names) {
@@ -725,6 +733,13 @@ Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
         "nodes"};
   }
   return args;
+}
+
+}  // namespace
+
+Result<ExtenderArgs> DecodeExtenderArgsInFull(simdjson::padded_string_view body,
+                                              const NodeProjection& projection) {
+  return DecodeArgsInFull(body, projection, /*pooled_parser=*/false);
 }
 
 namespace {
@@ -824,93 +839,268 @@ simdjson::padded_string_view Part(RequestBuffer& body, size_t begin, size_t end)
                                       body.capacity() - begin);
 }
 
+constexpr std::string_view kItemBoundary = "},{\"metadata\":";
+
 }  // namespace
 
-std::optional<ExtenderArgs> DecodeFullModeArgsInParts(RequestBuffer& body,
-                                                      const NodeProjection& projection,
-                                                      size_t parts) {
-  constexpr std::string_view kBoundary = "},{\"metadata\":";
-  const std::string_view text(body.View());
+// The decode in parts, fed as the body arrives. Parts are jobs: the head (the body up to the
+// first cut, Pod included) and the arrays of items after each cut. This thread (the one that
+// appends) finds the cuts in the bytes received so far, writes the bytes that make each part
+// whole JSON, and publishes a part once its bytes and the SIMDJSON_PADDING after them are in:
+// simdjson may read that far, and those bytes are then written by nobody until the part is
+// decoded (a cut is never placed within the padding of the part before it). The helper
+// thread takes published parts from the front as they come; Finish() publishes the last one and
+// this thread takes parts from the back until none is left.
+class FullModeStreamDecoder::State {
+ public:
+  State(RequestBuffer& body, size_t length, const NodeProjection& projection, size_t parts)
+      : body_(body),
+        length_(length),
+        projection_(projection),
+        parts_(std::max<size_t>(parts, 2)),
+        edits_(ReservedData(body, length)) {
+    try {
+      helper_ = std::jthread([this] { HelpUntilClosed(); });
+    } catch (const std::system_error&) {
+      // No thread to be had: Finish() decodes every part on the caller's thread.
+    }
+    Received();
+  }
+  ~State() { Stop(); }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  void Append(const char* data, size_t size) {
+    if (!stopped_ && body_.size() + size > length_) Stop();  // more than announced
+    body_.Append(data, size);
+    if (!stopped_) Received();
+  }
+
+  std::optional<ExtenderArgs> Finish();
+  size_t parts_decoded() const;
+  RequestBuffer& body() { return body_; }
+  const NodeProjection& projection() const { return projection_; }
+
+ private:
+  static char* ReservedData(RequestBuffer& body, size_t length) {
+    body.Reserve(length);  // so that no Append() moves the bytes the helper reads
+    return body.mutable_data();
+  }
+
+  struct Cut {
+    size_t at;    // of a boundary
+    size_t next;  // of the boundary after it: the item in between is decoded on its own
+  };
+  struct Job {
+    size_t begin = 0;
+    size_t end = 0;  // the part is [begin, end) of the body
+    bool head = false;
+    Result<ExtenderArgs> args = Error{""};            // the head's
+    Result<std::vector<WireNode>> nodes = Error{""};  // a tail's
+  };
+
+  // Finds cuts in the bytes received so far and publishes the parts whose bytes are all in.
+  void Received();
+  // Adds a part whose bytes are not all in yet (this thread only; the helper sees it once
+  // published).
+  void AddJob(size_t begin, size_t end, bool head);
+  void Run(Job& job) noexcept;
+  // The helper thread: decodes published parts from the front until there are no more.
+  void HelpUntilClosed();
+  // Ends the helper and puts the body's bytes back. The decode gives nullopt from then on.
+  void Stop();
+
+  RequestBuffer& body_;
+  const size_t length_;
+  const NodeProjection projection_;
+  const size_t parts_;
+
+  // This thread's alone.
+  TemporaryEdits edits_;
+  std::vector<Cut> cuts_;
+  std::optional<size_t> pending_at_;  // a boundary found; the one after it is not yet
+  size_t search_from_ = 0;
+  size_t cut_from_ = 0;       // the next cut starts here or later: past the last part's padding
+  std::vector<size_t> ends_;  // of each part, as jobs_
+  size_t published_ = 0;      // parts published
+  bool stopped_ = false;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;  // grows at the back; its elements stay where they are
+  size_t front_ = 0;      // jobs_[front_, end_) are published and not taken
+  size_t end_ = 0;
+  size_t decoded_ = 0;
+  bool closed_ = false;  // no part will be published
+  bool stop_ = false;
+  // Declared last: joined before the rest goes.
+  std::jthread helper_;
+};
+
+void FullModeStreamDecoder::State::Received() {
+  const std::string_view text(body_.mutable_data(), body_.size());
+  const size_t n = kItemBoundary.size();
+  // A boundary may lie across what has arrived and what has not: look again from there.
+  auto resume_at = [&] { return text.size() >= n ? text.size() - n + 1 : 0; };
+  while (cuts_.size() + 1 < parts_) {
+    if (!pending_at_) {
+      const size_t from =
+          std::max({length_ / parts_ * (cuts_.size() + 1), search_from_, cut_from_});
+      if (text.size() < from + n) break;
+      const size_t at = text.find(kItemBoundary, from);
+      if (at == std::string_view::npos) {
+        search_from_ = std::max(from, resume_at());
+        break;
+      }
+      pending_at_ = at;
+      search_from_ = at + 1;
+    }
+    const size_t next = text.find(kItemBoundary, search_from_);
+    if (next == std::string_view::npos) {
+      search_from_ = std::max(search_from_, resume_at());
+      break;
+    }
+    const size_t at = *pending_at_;
+    pending_at_.reset();
+    search_from_ = next + 1;
+    if (cuts_.empty()) {
+      edits_.Write(at + 1, "]}}");  // over `,{"`: the head closes Nodes.items, Nodes, the body
+      AddJob(0, at + 4, /*head=*/true);
+    } else {
+      edits_.Write(at + 1, "]");  // over `,`: the tail before closes its array
+      AddJob(cuts_.back().next + 1, at + 2, /*head=*/false);
+    }
+    edits_.Write(next + 1, "[");  // over `,`: the next tail opens one
+    cuts_.push_back({at, next});
+    cut_from_ = ends_.back() + simdjson::SIMDJSON_PADDING;
+  }
+  size_t ready = published_;
+  while (ready < ends_.size() && ends_[ready] + simdjson::SIMDJSON_PADDING <= text.size()) ++ready;
+  if (ready == published_) return;
+  published_ = ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    end_ = published_;
+  }
+  wake_.notify_one();
+}
+
+void FullModeStreamDecoder::State::AddJob(size_t begin, size_t end, bool head) {
+  ends_.push_back(end);
+  std::lock_guard<std::mutex> lock(mu_);
+  Job& job = jobs_.emplace_back();
+  job.begin = begin;
+  job.end = end;
+  job.head = head;
+}
+
+void FullModeStreamDecoder::State::Run(Job& job) noexcept {
+  const simdjson::padded_string_view text = Part(body_, job.begin, job.end);
+  // An exception must not end the process from the helper thread: out of memory here is the
+  // one-pass decoder's to meet, on the request's thread.
+  try {
+    if (job.head) {
+      job.args = DecodeArgsInFull(text, projection_, /*pooled_parser=*/true);
+    } else {
+      job.nodes = DecodeNodeArray(text, projection_);
+    }
+  } catch (const std::exception& e) {
+    job.args = Error{e.what()};
+    job.nodes = Error{e.what()};
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++decoded_;
+}
+
+size_t FullModeStreamDecoder::State::parts_decoded() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return decoded_;
+}
+
+void FullModeStreamDecoder::State::HelpUntilClosed() {
+  for (;;) {
+    Job* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || front_ < end_ || closed_; });
+      if (stop_ || front_ >= end_) return;
+      job = &jobs_[front_++];
+    }
+    Run(*job);
+  }
+}
+
+void FullModeStreamDecoder::State::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (helper_.joinable()) helper_.join();
+  edits_.Undo();
+  stopped_ = true;
+}
+
+std::optional<ExtenderArgs> FullModeStreamDecoder::State::Finish() {
+  if (stopped_) return std::nullopt;
+  if (body_.size() != length_) {
+    Stop();
+    return std::nullopt;
+  }
+  const std::string_view text(body_.View());
   bool names_null = false;
   const std::optional<size_t> items_end = ItemsArrayEnd(text, names_null);
-  if (!items_end) return std::nullopt;
-  // A cut is a boundary near text.size() * k / parts and the boundary after it: item `at + 2`
-  // to `next + 1` lies between the parts, which end with the item before it and start with the
-  // item after it.
-  struct Cut {
-    size_t at;
-    size_t next;
-  };
-  std::vector<Cut> cuts;
-  for (size_t k = 1, from = 0; k < parts; ++k) {
-    const size_t at = text.find(kBoundary, std::max(text.size() / parts * k, from));
-    if (at == std::string_view::npos || at >= *items_end) break;
-    const size_t next = text.find(kBoundary, at + 1);
-    if (next == std::string_view::npos || next >= *items_end) break;
-    cuts.push_back({at, next});
-    from = next + 1;
+  // The last tail ends Nodes.items, past the padding of the part before it. (No boundary can
+  // follow Nodes.items in what ItemsArrayEnd accepts; the check keeps every part's length
+  // positive whatever that function comes to accept.)
+  if (!items_end || cuts_.empty() || cuts_.back().next >= *items_end ||
+      *items_end + 1 < ends_.back() + simdjson::SIMDJSON_PADDING) {
+    Stop();
+    return std::nullopt;
   }
-  if (cuts.empty()) return std::nullopt;
-
-  // The head (the body up to the first cut) on this thread; the arrays of items between the
-  // cuts (`tails`) on a helper thread and on this one once the head is done, taken one at a
-  // time from the last, so that neither thread waits long for the other.
-  Result<ExtenderArgs> head = Error{""};
-  std::vector<Result<std::vector<WireNode>>> tails(cuts.size(), Error{""});
+  // simdjson may read the byte past a document whose root array is unbalanced as a closing
+  // bracket of its own; a space there is nothing.
+  edits_.Write(*items_end + 1, " ");
+  AddJob(cuts_.back().next + 1, *items_end + 1, /*head=*/false);
+  published_ = ends_.size();
   {
-    TemporaryEdits edits(body.mutable_data());
-    edits.Write(cuts[0].at + 1, "]}}");  // over `,{"`: the head closes Nodes.items, Nodes, the body
-    std::vector<simdjson::padded_string_view> tail_text;
-    for (size_t k = 0; k < cuts.size(); ++k) {
-      edits.Write(cuts[k].next + 1, "[");  // over `,`: a tail opens an array
-      const size_t end = k + 1 < cuts.size() ? cuts[k + 1].at + 1 : *items_end;
-      if (k + 1 < cuts.size()) edits.Write(end, "]");  // over `,`: and closes it
-      tail_text.push_back(Part(body, cuts[k].next + 1, end + 1));
-    }
-    // simdjson may read the byte past a document whose root array is unbalanced as a closing
-    // bracket of its own; a space there is nothing.
-    edits.Write(*items_end + 1, " ");
-    std::atomic<size_t> taken{0};
-    auto decode_tails = [&] {
-      for (size_t i; (i = taken.fetch_add(1)) < tails.size();) {
-        const size_t k = tails.size() - 1 - i;
-        // An exception must not end the process from the helper thread: out of memory here is
-        // the one-pass decoder's to meet, on the request's thread.
-        try {
-          tails[k] = DecodeNodeArray(tail_text[k], projection);
-        } catch (const std::exception& e) {
-          tails[k] = Error{e.what()};
-        }
-      }
-    };
-    // Declared after the edits: joined before they are undone.
-    std::jthread helper;
-    try {
-      helper = std::jthread(decode_tails);
-    } catch (const std::system_error&) {
-      return std::nullopt;  // no thread to be had: the caller decodes in one pass
-    }
-    head = DecodeExtenderArgsInFull(Part(body, 0, cuts[0].at + 4), projection);
-    decode_tails();
+    std::lock_guard<std::mutex> lock(mu_);
+    end_ = published_;
+    closed_ = true;
   }
+  wake_.notify_one();
+  for (;;) {
+    Job* job = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (front_ >= end_) break;
+      job = &jobs_[--end_];
+    }
+    Run(*job);
+  }
+  if (helper_.joinable()) helper_.join();
+  edits_.Undo();
+  stopped_ = true;  // the parts' answer is taken once
+
+  Result<ExtenderArgs>& head = jobs_.front().args;
   if (!head || !head->nodes || head->nodes->empty()) return std::nullopt;
-  for (const auto& tail : tails) {
-    if (!tail) return std::nullopt;
+  for (size_t k = 1; k < jobs_.size(); ++k) {
+    if (!jobs_[k].nodes) return std::nullopt;
   }
   // The head is whole JSON either way; the first cut was between two items of the Nodes.items
   // it decoded only if its last item ends there. Then each tail, whole JSON from there, ends
   // between two items too.
   const std::string_view last = head->nodes->back().raw;
-  if (last.data() + last.size() != body.mutable_data() + cuts[0].at + 1) return std::nullopt;
+  if (last.data() + last.size() != body_.mutable_data() + cuts_[0].at + 1) return std::nullopt;
 
   // The items between the parts.
-  std::vector<Result<std::vector<WireNode>>> between(cuts.size(), Error{""});
+  std::vector<Result<std::vector<WireNode>>> between(cuts_.size(), Error{""});
   {
-    TemporaryEdits edits(body.mutable_data());
-    for (size_t k = 0; k < cuts.size(); ++k) {
-      edits.Write(cuts[k].at + 1, "[");
-      edits.Write(cuts[k].next + 1, "]");
-      between[k] = DecodeNodeArray(Part(body, cuts[k].at + 1, cuts[k].next + 2), projection);
+    TemporaryEdits edits(body_.mutable_data());
+    for (size_t k = 0; k < cuts_.size(); ++k) {
+      edits.Write(cuts_[k].at + 1, "[");
+      edits.Write(cuts_[k].next + 1, "]");
+      between[k] = DecodeNodeArray(Part(body_, cuts_[k].at + 1, cuts_[k].next + 2), projection_);
       if (!between[k] || between[k]->size() != 1) return std::nullopt;
     }
   }
@@ -922,16 +1112,38 @@ std::optional<ExtenderArgs> DecodeFullModeArgsInParts(RequestBuffer& body,
     args.node_name_hashes.clear();
   }
   std::vector<WireNode>& nodes = *args.nodes;
-  size_t total = nodes.size() + cuts.size();
-  for (const auto& tail : tails) total += tail->size();
+  size_t total = nodes.size() + cuts_.size();
+  for (size_t k = 1; k < jobs_.size(); ++k) total += jobs_[k].nodes->size();
   nodes.reserve(total);
-  for (size_t k = 0; k < cuts.size(); ++k) {
+  for (size_t k = 0; k < cuts_.size(); ++k) {
     nodes.push_back(std::move(between[k].value().front()));
-    for (WireNode& node : tails[k].value()) nodes.push_back(std::move(node));
+    for (WireNode& node : jobs_[k + 1].nodes.value()) nodes.push_back(std::move(node));
   }
   return args;
 }
 
+FullModeStreamDecoder::FullModeStreamDecoder(RequestBuffer& body, size_t length,
+                                             const NodeProjection& projection, size_t parts)
+    : state_(std::make_unique<State>(body, length, projection, parts)) {}
+
+FullModeStreamDecoder::~FullModeStreamDecoder() = default;
+
+void FullModeStreamDecoder::Append(const char* data, size_t size) { state_->Append(data, size); }
+
+std::optional<ExtenderArgs> FullModeStreamDecoder::FinishInParts() { return state_->Finish(); }
+
+size_t FullModeStreamDecoder::parts_decoded() const { return state_->parts_decoded(); }
+
+Result<ExtenderArgs> FullModeStreamDecoder::Finish() {
+  if (std::optional<ExtenderArgs> args = state_->Finish()) return std::move(*args);
+  return DecodeExtenderArgs(state_->body().View(), state_->projection());
+}
+
+std::optional<ExtenderArgs> DecodeFullModeArgsInParts(RequestBuffer& body,
+                                                      const NodeProjection& projection,
+                                                      size_t parts) {
+  return FullModeStreamDecoder(body, body.size(), projection, parts).FinishInParts();
+}
 Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body, const NodeProjection& projection) {
   const simdjson::padded_string_view view = body.View();
   if (view.size() >= kSplitDecodeMinBytes) {

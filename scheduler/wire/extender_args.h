@@ -171,24 +171,62 @@ inline constexpr size_t kSplitDecodeMinBytes = 4u << 20;
 Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body,
                                         const NodeProjection& projection = NodeProjection());
 
-// Full mode on two threads, for tests and benchmarks: the decode of a 5,000-node body is most of
-// the extender's own time per filter call, and kube-scheduler waits for it. Takes a body of the
-// shape kube-scheduler sends, where Nodes.items ends the body but for `}`, an optional
-// `"NodeNames": null` and `}`, and cuts Nodes.items in up to `parts` parts of about equal size,
-// between two items that Go's encoder wrote (`},{"metadata":`). Each part is decoded in place,
-// made whole JSON by overwriting the bytes between items for a while: the body up to the first
-// cut (closed with `]}}`) on this thread, and the items after each cut (an array opened with `[`
-// and closed with `]`) on another thread and on this one once the first is done, taken one at
-// a time so that neither thread waits long for the other; then the one item at each cut. Each
-// is checked as whole JSON, and the first must end right after an item of its Nodes.items: so a
-// cut anywhere but between two items of that array gives nullopt, and so does a body of any
-// other shape or with any error, valid or not; the caller then decodes the body in one pass,
-// which reports the errors. Gives the same args as DecodeExtenderArgsInFull, views into the
-// same buffer.
+// Full mode on two threads: the decode of a 5,000-node body is most of the extender's own time
+// per filter call, and kube-scheduler waits for it. Takes a body of the shape kube-scheduler
+// sends, where Nodes.items ends the body but for `}`, an optional `"NodeNames": null` and `}`,
+// and cuts Nodes.items in up to `parts` parts of about equal size, between two items that Go's
+// encoder wrote (`},{"metadata":`). Each part is decoded in place, made whole JSON by
+// overwriting the bytes between items for a while: the body up to the first cut (closed with
+// `]}}`), and the items after each cut (an array opened with `[` and closed with `]`), on a
+// helper thread from the first and on the caller's from the last, taken one at a time so that
+// neither thread waits long for the other; then the one item at each cut. Each is checked as
+// whole JSON, and the first must end right after an item of its Nodes.items: so a cut anywhere
+// but between two items of that array gives nullopt, and so does a body of any other shape or
+// with any error, valid or not; the caller then decodes the body in one pass, which reports the
+// errors. Gives the same args as DecodeExtenderArgsInFull, views into the same buffer.
 inline constexpr size_t kDecodeParts = 8;
 std::optional<ExtenderArgs> DecodeFullModeArgsInParts(
     RequestBuffer& body, const NodeProjection& projection = NodeProjection(),
     size_t parts = kDecodeParts);
+
+// The same decode in parts while the body is still arriving. A 45 MB body takes about as long
+// to arrive over loopback as to decode, and the CPUs are not both busy receiving it: the helper
+// thread decodes each part as soon as its bytes are in (and the SIMDJSON_PADDING bytes after
+// them, which simdjson may read), so little is left when the last byte comes. The cuts are
+// planned from the announced length (Content-Length) and found as the bytes arrive.
+//
+// `body` holds the first bytes of a body of `length` bytes (none, some or all of them); the
+// rest is added through Append() alone. The body must outlive this object, and nothing else
+// may read or write it until Finish() returns. The destructor stops the
+// helper and puts back the bytes the decode overwrote.
+//
+// More parts than for a whole body: what is left when the last byte arrives is the last part
+// and the one the helper is on, so smaller parts leave less (benchmarks/README.md, "Full-mode
+// decode while the body arrives").
+inline constexpr size_t kStreamDecodeParts = 32;
+class FullModeStreamDecoder {
+ public:
+  FullModeStreamDecoder(RequestBuffer& body, size_t length, const NodeProjection& projection,
+                        size_t parts = kStreamDecodeParts);
+  ~FullModeStreamDecoder();
+  FullModeStreamDecoder(const FullModeStreamDecoder&) = delete;
+  FullModeStreamDecoder& operator=(const FullModeStreamDecoder&) = delete;
+
+  // body.Append(data, size), then hands the helper what is whole. Bytes past `length` stop
+  // the decode in parts (the one-pass decoder then reads the body).
+  void Append(const char* data, size_t size);
+  // Once the whole body was appended, call one of these, once. FinishInParts() gives what
+  // DecodeFullModeArgsInParts gives; Finish() gives DecodeExtenderArgs(body.View(), projection)
+  // when the parts give nothing. The body's bytes are as received afterwards either way.
+  std::optional<ExtenderArgs> FinishInParts();
+  Result<ExtenderArgs> Finish();
+  // How many parts were decoded so far: the head and the arrays of items between cuts.
+  size_t parts_decoded() const;
+
+ private:
+  class State;  // the parts, the helper thread, the bytes overwritten
+  std::unique_ptr<State> state_;
+};
 
 // The two halves of DecodeExtenderArgs, for tests and benchmarks. The fast half reads a
 // names-mode body of the shape kube-scheduler sends (the keys Pod, Nodes: null and NodeNames,

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <regex>
+#include <string_view>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -33,8 +35,8 @@ using testing::TestServer;
 
 constexpr const char* kJson = "application/json";
 
-// Sends raw bytes and returns everything the server answers until it closes (or 2 s pass).
-std::string RawExchange(int port, const std::string& bytes) {
+// A connected socket to 127.0.0.1:port whose reads give up after 2 s, or -1.
+int ConnectTo(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -42,17 +44,63 @@ std::string RawExchange(int port, const std::string& bytes) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return "";
+    return -1;
   }
   timeval tv{2, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  (void)!write(fd, bytes.data(), bytes.size());
+  return fd;
+}
+
+// Everything the server answers on `fd` until it closes (or 2 s pass); closes `fd`.
+std::string ReadUntilClosed(int fd) {
   std::string out;
   char buf[4096];
   ssize_t n;
   while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
   close(fd);
   return out;
+}
+
+// Sends raw bytes and returns everything the server answers until it closes (or 2 s pass).
+std::string RawExchange(int port, const std::string& bytes) {
+  int fd = ConnectTo(port);
+  if (fd < 0) return "";
+  (void)!write(fd, bytes.data(), bytes.size());
+  return ReadUntilClosed(fd);
+}
+
+// POSTs `body` to /filter with `Content-Length: length` and `Connection: close`, in writes of
+// `piece` bytes each after `pause`, then ends the sending side; returns the answer as
+// RawExchange does.
+std::string PostInPieces(int port, std::string_view body, size_t length, size_t piece,
+                         std::chrono::milliseconds pause) {
+  int fd = ConnectTo(port);
+  if (fd < 0) return "";
+  const std::string head =
+      "POST /filter HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(length) + "\r\n\r\n";
+  (void)!write(fd, head.data(), head.size());
+  for (size_t at = 0; at < body.size(); at += piece) {
+    std::this_thread::sleep_for(pause);
+    const size_t size = std::min(piece, body.size() - at);
+    for (size_t sent = 0; sent < size;) {
+      const ssize_t n = write(fd, body.data() + at + sent, size - sent);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  shutdown(fd, SHUT_WR);
+  return ReadUntilClosed(fd);
+}
+
+// The status code of a raw HTTP/1.1 answer, and its body.
+int StatusOf(const std::string& answer) {
+  return answer.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(answer.c_str() + 9) : 0;
+}
+std::string BodyOf(const std::string& answer) {
+  const size_t at = answer.find("\r\n\r\n");
+  return at == std::string::npos ? "" : answer.substr(at + 4);
 }
 
 // POSTs `body` to /filter chunked (no Content-Length), `chunk` bytes at a time, each after
@@ -107,34 +155,50 @@ TEST(Server, FilterFullModeExampleAnswersNodesAsReceived) {
 // A full-mode body past kSplitDecodeMinBytes, as kube-scheduler's encoder writes it, is decoded
 // in parts (DecodeFullModeArgsInParts): every node is judged, and the passing ones come back
 // as received, in order.
+// 1,800 nodes of three kinds (each renamed 600 times) for a pod asking 10 MiB of EPC: the
+// first kind fits, the others never can.
+struct ThousandsOfNodes {
+  ThousandsOfNodes() {
+    const std::string kinds[] = {testing::Compact(NodeJson(SgxNode("NAME", "168"))),
+                                 testing::Compact(NodeJson(SgxNode("NAME", "4"))),
+                                 testing::Compact(NodeJson(testing::GeneralNode("NAME")))};
+    for (size_t i = 0; i < 1800; ++i) {
+      const std::string name = "node-" + std::to_string(i);
+      std::string node = kinds[i % 3];
+      for (size_t at = node.find("NAME"); at != std::string::npos; at = node.find("NAME", at))
+        node.replace(at, 4, name);
+      nodes.push_back(std::move(node));
+      if (i % 3 == 0) fitting.push_back(nodes.back());
+    }
+  }
+  // Nodes.items as kube-scheduler's encoder writes it, for `nodes` (or these).
+  std::string Body(const std::vector<std::string>* other = nullptr) const {
+    return testing::GoFullModeArgs(testing::Compact(PodJson(EpcPod("p", "u1", "10"))),
+                                   other != nullptr ? *other : nodes);
+  }
+  // The passing nodes' texts as the answer's Nodes.items holds them.
+  std::string FittingItems() const {
+    std::string items = "[";
+    for (size_t i = 0; i < fitting.size(); ++i) items += (i ? "," : "") + fitting[i];
+    return items + "]";
+  }
+
+  std::vector<std::string> nodes;
+  std::vector<std::string> fitting;
+};
+
 TEST(Server, FilterFullModeOfThousandsOfNodes) {
   TestServer t;
   httplib::Client cli("127.0.0.1", t.port());
-  // Three kinds of node, each renamed 600 times.
-  const std::string kinds[] = {testing::Compact(NodeJson(SgxNode("NAME", "168"))),
-                               testing::Compact(NodeJson(SgxNode("NAME", "4"))),
-                               testing::Compact(NodeJson(testing::GeneralNode("NAME")))};
-  std::vector<std::string> nodes;
-  std::vector<std::string> fitting;
-  for (size_t i = 0; i < 1800; ++i) {
-    const std::string name = "node-" + std::to_string(i);
-    std::string node = kinds[i % 3];
-    for (size_t at = node.find("NAME"); at != std::string::npos; at = node.find("NAME", at))
-      node.replace(at, 4, name);
-    nodes.push_back(std::move(node));
-    if (i % 3 == 0) fitting.push_back(nodes.back());
-  }
-  const std::string body =
-      testing::GoFullModeArgs(testing::Compact(PodJson(EpcPod("p", "u1", "10"))), nodes);
+  const ThousandsOfNodes cluster;
+  const std::vector<std::string>& nodes = cluster.nodes;
+  const std::string body = cluster.Body();
   ASSERT_GE(body.size(), kSplitDecodeMinBytes);
   auto res = cli.Post("/filter", body, kJson);
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body.substr(0, 500);
   // The answer's items are the received texts, so they can be compared as text.
-  std::string expected_items = "[";
-  for (size_t i = 0; i < fitting.size(); ++i) expected_items += (i ? "," : "") + fitting[i];
-  expected_items += "]";
-  EXPECT_NE(res->body.find(expected_items), std::string::npos);
+  EXPECT_NE(res->body.find(cluster.FittingItems()), std::string::npos);
   json j = ParseBody(res);
   ASSERT_EQ(j["Nodes"]["items"].size(), 600u);
   // 4 MiB of EPC can never hold 10 MiB, and a general node never any: both unresolvable.
@@ -158,6 +222,49 @@ TEST(Server, FilterFullModeOfThousandsOfNodes) {
   EXPECT_EQ(k["FailedAndUnresolvableNodes"].size(), 400u);
   EXPECT_FALSE(k["FailedAndUnresolvableNodes"].contains("node-1799"));
   EXPECT_EQ(k["Nodes"]["items"][199]["metadata"]["name"], "node-597");
+}
+
+// A full-mode body with a Content-Length is decoded while it arrives (FullModeStreamDecoder).
+// Sent slowly in pieces, it is answered as if sent at once; a broken item in its middle gets
+// the one-pass decoder's error; a body that stops halfway never wedges the server.
+TEST(Server, FullModeBodiesAreDecodedWhileTheyArrive) {
+  TestServer t;
+  const ThousandsOfNodes cluster;
+  const std::string body = cluster.Body();
+  ASSERT_GE(body.size(), kSplitDecodeMinBytes);
+  constexpr size_t kPiece = 512 << 10;
+  constexpr std::chrono::milliseconds kPause(3);
+
+  std::string answer = PostInPieces(t.port(), body, body.size(), kPiece, kPause);
+  ASSERT_EQ(StatusOf(answer), 200) << answer.substr(0, 500);
+  EXPECT_NE(BodyOf(answer).find(cluster.FittingItems()), std::string::npos);
+  json j = json::parse(BodyOf(answer));
+  EXPECT_EQ(j["Nodes"]["items"].size(), 600u);
+  EXPECT_EQ(j["FailedAndUnresolvableNodes"].size(), 1200u);
+
+  std::vector<std::string> broken = cluster.nodes;
+  broken[900] = R"({"metadata":{"name":"x"},"spec":[})";
+  const std::string broken_body = cluster.Body(&broken);
+  answer = PostInPieces(t.port(), broken_body, broken_body.size(), kPiece, kPause);
+  ASSERT_EQ(StatusOf(answer), 400) << answer.substr(0, 500);
+  EXPECT_NE(json::parse(BodyOf(answer))["error"].get<std::string>().find("not JSON"),
+            std::string::npos)
+      << BodyOf(answer);
+
+  // Half the body, then the client stops sending: the server gives up on it.
+  const std::string_view half(body.data(), body.size() / 2);
+  answer = PostInPieces(t.port(), half, body.size(), kPiece, kPause);
+  EXPECT_NE(StatusOf(answer), 200) << answer.substr(0, 500);
+  // Half the body as a whole one: the JSON it is not.
+  answer = PostInPieces(t.port(), half, half.size(), kPiece, kPause);
+  EXPECT_EQ(StatusOf(answer), 400) << answer.substr(0, 500);
+
+  // And the server still answers the whole body, at once.
+  httplib::Client cli("127.0.0.1", t.port());
+  auto res = cli.Post("/filter", body, kJson);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body.substr(0, 500);
+  EXPECT_NE(res->body.find(cluster.FittingItems()), std::string::npos);
 }
 
 TEST(Server, FilterNamesModeAndPrioritizeUseTheStore) {

@@ -4,9 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -452,10 +455,19 @@ std::string GoFullModeBody(const std::vector<std::string>& nodes,
 
 // The parts' answer, when they give one, is the one-pass decoder's: a success with the same
 // pod, names and nodes, each node's text the same view into the same buffer. The buffer is the
-// same afterwards whatever happened. Returns whether the parts took the body.
-bool PartsAgreeWithOnePass(const std::string& text, size_t parts) {
-  RequestBuffer body(text);
-  std::optional<ExtenderArgs> in_parts = DecodeFullModeArgsInParts(body, NodeProjection(), parts);
+// same afterwards whatever happened. Returns whether the parts took the body. With a `chunk`,
+// the body arrives `chunk` bytes at a time (FullModeStreamDecoder); else it is whole at once.
+bool PartsAgreeWithOnePass(const std::string& text, size_t parts, size_t chunk = 0) {
+  RequestBuffer body(chunk == 0 ? text : "");
+  std::optional<ExtenderArgs> in_parts;
+  if (chunk == 0) {
+    in_parts = DecodeFullModeArgsInParts(body, NodeProjection(), parts);
+  } else {
+    FullModeStreamDecoder decoder(body, text.size(), NodeProjection(), parts);
+    for (size_t at = 0; at < text.size(); at += chunk)
+      decoder.Append(text.data() + at, std::min(chunk, text.size() - at));
+    in_parts = decoder.FinishInParts();
+  }
   EXPECT_EQ(body.text(), text) << "the buffer was left changed";
   Result<ExtenderArgs> one_pass = DecodeExtenderArgsInFull(body.View());
   if (!in_parts) return false;
@@ -483,16 +495,25 @@ bool PartsAgreeWithOnePass(const std::string& text, size_t parts) {
 }
 
 // How many of the part counts 2, 3, 5 and 8 took the body, each agreeing with the one-pass
-// decoder when it did.
+// decoder when it did. Each also takes the body as it arrives in chunks (of 1, 7, 64 and 1000
+// bytes), and the answer must not depend on how the bytes came.
 size_t PartCountsTaking(const std::string& text) {
   size_t taking = 0;
-  for (size_t parts : {2, 3, 5, 8}) taking += PartsAgreeWithOnePass(text, parts);
+  for (auto [parts, chunk] : {std::pair<size_t, size_t>{2, 1}, {3, 7}, {5, 64}, {8, 1000}}) {
+    const bool whole = PartsAgreeWithOnePass(text, parts);
+    EXPECT_EQ(PartsAgreeWithOnePass(text, parts, chunk), whole)
+        << parts << " parts, " << chunk << "-byte chunks: " << text;
+    taking += whole;
+  }
   return taking;
 }
-// Two parts, or as many as the body allows (a part between the first and the last).
+// Two parts, or as many as the body allows (a part between the first and the last); the eight
+// also as the body arrives, 5 bytes at a time.
 bool TwoOrEightPartsTake(const std::string& text) {
   const bool two = PartsAgreeWithOnePass(text, 2);
-  return PartsAgreeWithOnePass(text, 8) || two;
+  const bool eight = PartsAgreeWithOnePass(text, 8);
+  EXPECT_EQ(PartsAgreeWithOnePass(text, 8, 5), eight) << text;
+  return eight || two;
 }
 
 TEST(FullModeInParts, TakesWhatKubeSchedulerSends) {
@@ -627,6 +648,78 @@ TEST(FullModeInParts, DecodeExtenderArgsUsesThemForLargeBodies) {
   Result<ExtenderArgs> broken = DecodeExtenderArgs(broken_body);
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.error().find("not JSON"), std::string::npos) << broken.error();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full mode decoded while the body arrives (FullModeStreamDecoder)
+
+// Each part is decoded once its bytes are in, not when the whole body is: that is the point.
+TEST(FullModeStream, DecodesEachPartOnceItsBytesAreIn) {
+  const std::vector<std::string> nodes = CompactNodes(40);
+  const std::string text = GoFullModeBody(nodes);
+  RequestBuffer body;
+  FullModeStreamDecoder decoder(body, text.size(), NodeProjection(), 8);
+  decoder.Append(text.data(), text.size() - 1);
+  // Eight parts: the head and six arrays of items are whole; the last array ends the body.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (decoder.parts_decoded() < 7 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(decoder.parts_decoded(), 7u);
+  decoder.Append(text.data() + text.size() - 1, 1);
+  Result<ExtenderArgs> args = decoder.Finish();
+  ASSERT_TRUE(args.ok()) << args.error();
+  EXPECT_EQ(decoder.parts_decoded(), 8u);
+  EXPECT_EQ(body.text(), text);
+  ASSERT_EQ(args->nodes->size(), nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) EXPECT_EQ((*args->nodes)[i].raw, nodes[i]) << i;
+}
+
+// More bytes than the Content-Length said, or fewer: the one-pass decoder reads what came.
+TEST(FullModeStream, ABodyOfAnotherLengthIsTheOnePassDecoders) {
+  const std::vector<std::string> nodes = CompactNodes(40);
+  const std::string text = GoFullModeBody(nodes);
+  {
+    RequestBuffer body;
+    FullModeStreamDecoder decoder(body, text.size() / 2, NodeProjection(), 8);
+    for (size_t at = 0; at < text.size(); at += 100)
+      decoder.Append(text.data() + at, std::min<size_t>(100, text.size() - at));
+    Result<ExtenderArgs> args = decoder.Finish();
+    ASSERT_TRUE(args.ok()) << args.error();
+    EXPECT_EQ(body.text(), text);
+    ASSERT_EQ(args->nodes->size(), nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) EXPECT_EQ((*args->nodes)[i].raw, nodes[i]) << i;
+  }
+  {
+    RequestBuffer body;
+    FullModeStreamDecoder decoder(body, text.size(), NodeProjection(), 8);
+    decoder.Append(text.data(), text.size() - 10);
+    Result<ExtenderArgs> args = decoder.Finish();
+    ASSERT_FALSE(args.ok());
+    EXPECT_NE(args.error().find("not JSON"), std::string::npos) << args.error();
+    EXPECT_EQ(body.text(), text.substr(0, text.size() - 10));
+  }
+  {
+    RequestBuffer body;
+    FullModeStreamDecoder decoder(body, text.size(), NodeProjection(), 8);
+    decoder.Append(text.data(), text.size());
+    EXPECT_TRUE(decoder.FinishInParts().has_value());
+    EXPECT_FALSE(decoder.FinishInParts().has_value()) << "the parts' answer is given once";
+    EXPECT_EQ(body.text(), text);
+  }
+}
+
+// A body that never ends (the client went away): the decoder stops and puts back every byte
+// it overwrote.
+TEST(FullModeStream, AnUnfinishedBodyIsLeftAsReceived) {
+  const std::string text = GoFullModeBody(CompactNodes(40));
+  for (size_t have : {size_t{0}, text.size() / 3, text.size() - 1}) {
+    RequestBuffer body;
+    {
+      FullModeStreamDecoder decoder(body, text.size(), NodeProjection(), 8);
+      decoder.Append(text.data(), have);
+    }
+    EXPECT_EQ(body.text(), text.substr(0, have));
+  }
 }
 
 TEST(RequestBuffer, GrowsAndKeepsPadding) {
