@@ -69,17 +69,17 @@ std::string RawExchange(int port, const std::string& bytes) {
   return ReadUntilClosed(fd);
 }
 
-// POSTs `body` to /filter with `Content-Length: length` and `Connection: close`, in writes of
+// POSTs `body` to `path` with `Content-Length: length` and `Connection: close`, in writes of
 // `piece` bytes each after `pause`, then ends the sending side; returns the answer as
 // RawExchange does.
-std::string PostInPieces(int port, std::string_view body, size_t length, size_t piece,
-                         std::chrono::milliseconds pause) {
+std::string PostInPieces(int port, const std::string& path, std::string_view body, size_t length,
+                         size_t piece, std::chrono::milliseconds pause) {
   int fd = ConnectTo(port);
   if (fd < 0) return "";
-  const std::string head =
-      "POST /filter HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-      "Connection: close\r\nContent-Length: " +
-      std::to_string(length) + "\r\n\r\n";
+  const std::string head = "POST " + path +
+                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           "Connection: close\r\nContent-Length: " +
+                           std::to_string(length) + "\r\n\r\n";
   (void)!write(fd, head.data(), head.size());
   for (size_t at = 0; at < body.size(); at += piece) {
     std::this_thread::sleep_for(pause);
@@ -235,7 +235,7 @@ TEST(Server, FullModeBodiesAreDecodedWhileTheyArrive) {
   constexpr size_t kPiece = 512 << 10;
   constexpr std::chrono::milliseconds kPause(3);
 
-  std::string answer = PostInPieces(t.port(), body, body.size(), kPiece, kPause);
+  std::string answer = PostInPieces(t.port(), "/filter", body, body.size(), kPiece, kPause);
   ASSERT_EQ(StatusOf(answer), 200) << answer.substr(0, 500);
   EXPECT_NE(BodyOf(answer).find(cluster.FittingItems()), std::string::npos);
   json j = json::parse(BodyOf(answer));
@@ -245,7 +245,7 @@ TEST(Server, FullModeBodiesAreDecodedWhileTheyArrive) {
   std::vector<std::string> broken = cluster.nodes;
   broken[900] = R"({"metadata":{"name":"x"},"spec":[})";
   const std::string broken_body = cluster.Body(&broken);
-  answer = PostInPieces(t.port(), broken_body, broken_body.size(), kPiece, kPause);
+  answer = PostInPieces(t.port(), "/filter", broken_body, broken_body.size(), kPiece, kPause);
   ASSERT_EQ(StatusOf(answer), 400) << answer.substr(0, 500);
   EXPECT_NE(json::parse(BodyOf(answer))["error"].get<std::string>().find("not JSON"),
             std::string::npos)
@@ -253,10 +253,10 @@ TEST(Server, FullModeBodiesAreDecodedWhileTheyArrive) {
 
   // Half the body, then the client stops sending: the server gives up on it.
   const std::string_view half(body.data(), body.size() / 2);
-  answer = PostInPieces(t.port(), half, body.size(), kPiece, kPause);
+  answer = PostInPieces(t.port(), "/filter", half, body.size(), kPiece, kPause);
   EXPECT_NE(StatusOf(answer), 200) << answer.substr(0, 500);
   // Half the body as a whole one: the JSON it is not.
-  answer = PostInPieces(t.port(), half, half.size(), kPiece, kPause);
+  answer = PostInPieces(t.port(), "/filter", half, half.size(), kPiece, kPause);
   EXPECT_EQ(StatusOf(answer), 400) << answer.substr(0, 500);
 
   // And the server still answers the whole body, at once.
@@ -265,6 +265,18 @@ TEST(Server, FullModeBodiesAreDecodedWhileTheyArrive) {
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body.substr(0, 500);
   EXPECT_NE(res->body.find(cluster.FittingItems()), std::string::npos);
+
+  // Prioritize reads its body the same way: in pieces, the scores it gives at once.
+  answer = PostInPieces(t.port(), "/prioritize", body, body.size(), kPiece, kPause);
+  ASSERT_EQ(StatusOf(answer), 200) << answer.substr(0, 500);
+  res = cli.Post("/prioritize", body, kJson);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body.substr(0, 500);
+  const json scores = json::parse(BodyOf(answer));
+  EXPECT_EQ(scores, json::parse(res->body));
+  ASSERT_EQ(scores.size(), 1800u);
+  EXPECT_EQ(scores[1799]["Host"], "node-1799");
+  EXPECT_EQ(scores[1799]["Score"], 0);  // a general node, for an EPC pod
 }
 
 TEST(Server, FilterNamesModeAndPrioritizeUseTheStore) {
