@@ -21,7 +21,7 @@
 // Usage: http_load [--nodes N] [--requests K] [--full-requests K] [--verbs filter,prioritize]
 //                  [--modes names,full] [--warmup K] [--accept-encoding gzip|none]
 //                  [--threads T] [--no-floor] [--raw-floor] [--tls] [--client-wait block|poll]
-//                  [--awake-cpus]
+//                  [--awake-cpus] [--send-gbps G]
 //
 // --no-floor measures the extender alone: the floor's requests, alternating, also take turns in
 // the CPU caches, which costs the extender's lookups a little. --raw-floor adds a third server
@@ -39,6 +39,10 @@
 // CPU, pinned to it, spins at SCHED_IDLE, the policy that runs only when nothing else wants
 // the CPU and yields to any other thread at once. It stands for a node with other work on it
 // (the usual state of a node that runs kube-scheduler); an idle VM is the other case.
+//
+// --send-gbps G paces every request body to G gigabits per second, in 256 KiB slices, as a
+// network link between kube-scheduler and the extender would (loopback alone moves a 45 MB body
+// in ~30 ms, ~12 Gbit/s, on this VM). The floors get the same pacing.
 //
 // Columns "hdl p50/p99" (milliseconds) are the extender's own time per request, as it logs it at
 // --v 2
@@ -109,6 +113,7 @@ struct Options {
   bool tls = false;         // HTTPS (extender.tls), without floors
   bool poll = false;        // --client-wait poll: wait for answers without sleeping
   bool awake_cpus = false;  // --awake-cpus: a SCHED_IDLE spinner on every CPU
+  double send_gbps = 0;     // --send-gbps: request bodies paced to this rate; 0: as fast as sent
 };
 
 [[noreturn]] void Usage(const std::string& error) {
@@ -116,7 +121,7 @@ struct Options {
             << "\nusage: http_load [--nodes N] [--requests K] [--full-requests K]"
                " [--verbs filter,prioritize] [--modes names,full] [--warmup K]"
                " [--accept-encoding gzip|none] [--threads T] [--no-floor] [--raw-floor] [--tls]"
-               " [--client-wait block|poll] [--awake-cpus]\n";
+               " [--client-wait block|poll] [--awake-cpus] [--send-gbps G]\n";
   std::exit(2);
 }
 
@@ -195,6 +200,12 @@ Options ParseOptions(int argc, char** argv) {
         Usage("--client-wait is block or poll, not \"" + value + "\"");
       }
       o.poll = value == "poll";
+    } else if (arg == "--send-gbps") {
+      const auto [end, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), o.send_gbps);
+      if (ec != std::errc() || end != value.data() + value.size() || !(o.send_gbps > 0)) {
+        Usage("--send-gbps takes a positive number of gigabits per second, not \"" + value + "\"");
+      }
     } else {
       Usage("unknown flag " + arg);
     }
@@ -272,8 +283,9 @@ class Connection {
  public:
   // `tls` (not owned; null for plain HTTP): the context TLS connections are made with. `poll`:
   // wait for answers by polling the socket rather than sleeping in recv (plain HTTP only).
-  explicit Connection(int port, SSL_CTX* tls = nullptr, bool poll = false)
-      : port_(port), tls_(tls), poll_(poll) {
+  // `send_gbps` > 0: bodies are paced to that many gigabits per second.
+  explicit Connection(int port, SSL_CTX* tls = nullptr, bool poll = false, double send_gbps = 0)
+      : port_(port), tls_(tls), poll_(poll), send_gbps_(send_gbps) {
     buffer_.resize(1 << 20);
     Connect();
   }
@@ -296,7 +308,11 @@ class Connection {
     if (!encoding.empty()) head += "Accept-Encoding: " + encoding + "\r\n";
     head += "\r\n";
     SendAll(head);
-    SendAll(body);
+    if (send_gbps_ > 0) {
+      SendPaced(body);
+    } else {
+      SendAll(body);
+    }
     return Read(keep_body);
   }
   size_t reconnects() const { return reconnects_; }
@@ -329,6 +345,19 @@ class Connection {
     ssl_ = nullptr;
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
+  }
+
+  // Slice k of the body leaves no earlier than k slices' worth of time at send_gbps_ after the
+  // first.
+  void SendPaced(std::string_view data) {
+    constexpr size_t kSlice = 256 << 10;
+    const auto start = Clock::now();
+    const double ns_per_byte = 8.0 / send_gbps_;
+    for (size_t at = 0; at < data.size(); at += kSlice) {
+      std::this_thread::sleep_until(start + std::chrono::nanoseconds(static_cast<int64_t>(
+                                                static_cast<double>(at) * ns_per_byte)));
+      SendAll(data.substr(at, kSlice));
+    }
   }
 
   void SendAll(std::string_view data) {
@@ -486,6 +515,7 @@ class Connection {
   int port_;
   SSL_CTX* tls_;
   bool poll_;
+  double send_gbps_;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   size_t reconnects_ = 0;
@@ -808,6 +838,8 @@ int Run(const Options& o) {
               o.accept_encoding.empty() ? "(none)" : o.accept_encoding.c_str(),
               o.tls ? ", HTTPS (TLS 1.3, no floors)" : "",
               o.poll ? "polls for answers (--client-wait poll)" : "sleeps in recv for answers");
+  if (o.send_gbps > 0)
+    std::printf("request bodies paced to %.1f Gbit/s (--send-gbps)\n", o.send_gbps);
   std::optional<AwakeCpus> awake;
   if (o.awake_cpus) {
     awake.emplace();
@@ -858,7 +890,7 @@ int Run(const Options& o) {
       Series series{mode, verb, body.size(), 0, "", {}, 1, {}};
       Series floor_series{mode, verb + " floor", body.size(), 0, "", {}, 1, {}};
       Series raw_series{mode, verb + " raw floor", body.size(), 0, "", {}, 1, {}};
-      Connection conn(*port, client_tls.get(), o.poll);
+      Connection conn(*port, client_tls.get(), o.poll, o.send_gbps);
       Response answer = Check(conn, path, body, mode, verb);
       std::unique_ptr<FloorServer> floor;
       std::unique_ptr<Connection> floor_conn;
@@ -866,12 +898,12 @@ int Run(const Options& o) {
       std::unique_ptr<Connection> raw_conn;
       if (o.raw_floor) {
         raw = std::make_unique<RawFloorServer>(answer.body, answer.content_type);
-        raw_conn = std::make_unique<Connection>(raw->port(), nullptr, o.poll);
+        raw_conn = std::make_unique<Connection>(raw->port(), nullptr, o.poll, o.send_gbps);
       }
       if (o.floor) {
         floor = std::make_unique<FloorServer>(config.extender, std::move(answer.body),
                                               answer.content_type);
-        floor_conn = std::make_unique<Connection>(floor->port(), nullptr, o.poll);
+        floor_conn = std::make_unique<Connection>(floor->port(), nullptr, o.poll, o.send_gbps);
       }
       for (size_t i = 0; i < warmup; ++i) {
         Timed(conn, path, body, o.accept_encoding, series);
