@@ -419,8 +419,8 @@ void ExtenderServer::HandleVerb(const Route& route, const httplib::Request& req,
     std::from_chars(length_header.data(), length_header.data() + length_header.size(), length);
     if (length <= limit) body.Reserve(length);
   }
-  // A large filter or prioritize body (full mode) is decoded while it arrives: over
-  // a network, most of the decode is done by the time the last byte is in.
+  // A large filter or prioritize body (full mode) is decoded while it arrives: over a network,
+  // most of the decode is done by the time the last byte is in.
   const bool takes_args = route.kind == RouteKind::kFilter || route.kind == RouteKind::kPrioritize;
   std::optional<FullModeStreamDecoder> stream;
   if (takes_args && length >= kSplitDecodeMinBytes && length <= limit)

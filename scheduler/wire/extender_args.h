@@ -164,9 +164,11 @@ struct ExtenderBindingArgs {
 Result<ExtenderArgs> DecodeExtenderArgs(simdjson::padded_string_view body,
                                         const NodeProjection& projection = NodeProjection());
 
-// What the server calls: the same answer as DecodeExtenderArgs(body.View(), projection), but a
-// full-mode body of kSplitDecodeMinBytes or more is decoded by DecodeFullModeArgsInParts when
-// it can be. The body's bytes are the same when the call returns (a few change during it).
+// What the server calls for a body that came without a Content-Length (one that came with
+// one of kSplitDecodeMinBytes or more goes to FullModeStreamDecoder as it arrives): the same
+// answer as DecodeExtenderArgs(body.View(), projection), but a full-mode body of
+// kSplitDecodeMinBytes or more is decoded by DecodeFullModeArgsInParts when it can be. The
+// body's bytes are the same when the call returns (a few change during it).
 inline constexpr size_t kSplitDecodeMinBytes = 4u << 20;
 Result<ExtenderArgs> DecodeExtenderArgs(RequestBuffer& body,
                                         const NodeProjection& projection = NodeProjection());
@@ -197,8 +199,8 @@ std::optional<ExtenderArgs> DecodeFullModeArgsInParts(
 //
 // `body` holds the first bytes of a body of `length` bytes (none, some or all of them); the
 // rest is added through Append() alone. The body must outlive this object, and nothing else
-// may read or write it until Finish() returns. The destructor stops the
-// helper and puts back the bytes the decode overwrote.
+// may read or write it until Finish() returns. The destructor stops the helper and puts back
+// the bytes the decode overwrote.
 //
 // More parts than for a whole body: what is left when the last byte arrives is the last part
 // and the one the helper is on, so smaller parts leave less (benchmarks/README.md, "Full-mode
