@@ -306,6 +306,17 @@ Result<Pod> DecodePodField(od::value& v) {
   return pod;
 }
 
+// The root field "Pod" of the filter, prioritize and preempt bodies, decoded into `pod`; the
+// caller checks `have_pod` once the body is read (kPodMissing).
+Result<bool> ReadPodField(od::value& v, Pod& pod, bool& have_pod) {
+  Result<Pod> decoded = DecodePodField(v);
+  if (!decoded) return Error{decoded.error()};
+  pod = std::move(decoded).value();
+  have_pod = true;
+  return true;
+}
+constexpr std::string_view kPodMissing = "\"Pod\" is missing";
+
 // Decodes one item of Nodes.items in place, in the pass over the whole body, and takes its text
 // as received: from the item's first token to where the iterator stands once the decoder has
 // read the item to its end (the next ',' or ']'), less whitespace. One structural pass over the
@@ -708,10 +719,7 @@ Result<ExtenderArgs> DecodeArgsInFull(simdjson::padded_string_view body,
       body,
       [&](std::string_view key, od::value& value) {
         if (KeyIs(key, "Pod")) {
-          Result<Pod> pod = DecodePodField(value);
-          if (!pod) return Result<bool>(Error{pod.error()});
-          args.pod = std::move(pod).value();
-          have_pod = true;
+          return ReadPodField(value, args.pod, have_pod);
         } else if (KeyIs(key, "Nodes")) {
           auto nodes = DecodeNodeList(value, projection);
           if (!nodes) return Result<bool>(Error{nodes.error()});
@@ -726,7 +734,7 @@ Result<ExtenderArgs> DecodeArgsInFull(simdjson::padded_string_view body,
       },
       pooled_parser);
   if (!read) return Error{read.error()};
-  if (!have_pod) return Error{"\"Pod\" is missing"};
+  if (!have_pod) return Error{std::string(kPodMissing)};
   if (!args.nodes && !args.node_names) {
     return Error{
         "\"Nodes\" and \"NodeNames\" are both missing or null; one of them must list the candidate "
@@ -1160,10 +1168,7 @@ Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view
   bool have_pod = false;
   Result<bool> read = ForEachRootField(body, [&](std::string_view key, od::value& value) {
     if (KeyIs(key, "Pod")) {
-      Result<Pod> pod = DecodePodField(value);
-      if (!pod) return Result<bool>(Error{pod.error()});
-      args.pod = std::move(pod).value();
-      have_pod = true;
+      return ReadPodField(value, args.pod, have_pod);
     } else if (KeyIs(key, "NodeNameToVictims")) {
       return DecodeVictimMap(value, "NodeNameToVictims", false, full);
     } else if (KeyIs(key, "NodeNameToMetaVictims")) {
@@ -1172,7 +1177,7 @@ Result<ExtenderPreemptionArgs> DecodePreemptionArgs(simdjson::padded_string_view
     return Result<bool>(true);
   });
   if (!read) return Error{read.error()};
-  if (!have_pod) return Error{"\"Pod\" is missing"};
+  if (!have_pod) return Error{std::string(kPodMissing)};
   args.candidates = std::move(meta);
   for (auto& entry : full) args.candidates.push_back(std::move(entry));
   return args;
